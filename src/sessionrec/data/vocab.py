@@ -1,0 +1,79 @@
+"""External item id ↔ dense index, with unknown ids reported rather than dropped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+UNKNOWN_INDEX = -1
+"""The index every id outside the vocabulary maps to; models treat it as 'no item'."""
+
+
+class Vocabulary:
+    """A fixed, ordered set of external ids (strings) and their indices 0..n-1.
+
+    The order is the order ids were given in (first appearance in training for models),
+    which makes index-based tie-breaks reproducible across runs.
+    """
+
+    def __init__(self, ids: Iterable[str]) -> None:
+        self._ids: list[str] = []
+        self._index: dict[str, int] = {}
+        for raw in ids:
+            key = str(raw)
+            if key not in self._index:
+                self._index[key] = len(self._ids)
+                self._ids.append(key)
+        self._ids_array = np.asarray(self._ids, dtype=object)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, item_id: object) -> bool:
+        return str(item_id) in self._index
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Vocabulary) and self._ids == other._ids
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._ids))
+
+    def __repr__(self) -> str:
+        return f"Vocabulary({len(self)} ids)"
+
+    @property
+    def ids(self) -> list[str]:
+        """All ids in index order."""
+        return list(self._ids)
+
+    def index(self, item_id: str) -> int:
+        """The index of one id, or `UNKNOWN_INDEX`."""
+        return self._index.get(str(item_id), UNKNOWN_INDEX)
+
+    def lookup(self, item_ids: Sequence[str] | np.ndarray) -> np.ndarray:
+        """Indices of many ids (int64), `UNKNOWN_INDEX` where an id is not known."""
+        get = self._index.get
+        return np.fromiter(
+            (get(str(x), UNKNOWN_INDEX) for x in item_ids), dtype=np.int64, count=len(item_ids)
+        )
+
+    def unknown(self, item_ids: Iterable[str]) -> list[str]:
+        """The distinct ids not in the vocabulary, in order of first appearance."""
+        seen: dict[str, None] = {}
+        for raw in item_ids:
+            key = str(raw)
+            if key not in self._index:
+                seen.setdefault(key, None)
+        return list(seen)
+
+    def decode(self, indices: Sequence[int] | np.ndarray) -> list[str]:
+        """External ids of indices; raises IndexError for an index outside 0..n-1."""
+        arr = np.asarray(indices, dtype=np.int64)
+        if arr.size and (arr.min() < 0 or arr.max() >= len(self)):
+            raise IndexError(f"index outside vocabulary of {len(self)} ids")
+        return [str(x) for x in self._ids_array[arr]]
+
+    def to_list(self) -> list[str]:
+        """A JSON-ready form; `Vocabulary(v.to_list()) == v`."""
+        return list(self._ids)

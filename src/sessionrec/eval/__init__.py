@@ -1,0 +1,1 @@
+"""Offline evaluation: metrics, the peers' protocols, reports."""

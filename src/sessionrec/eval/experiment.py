@@ -1,0 +1,107 @@
+"""From file paths and option names to an evaluation report: what `evaluate` and `demo` run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sessionrec.data.loaders import FORMATS, load_interactions
+from sessionrec.data.sessions import sessionize
+from sessionrec.data.splits import DAY_SECONDS, temporal_session_split
+from sessionrec.errors import ConfigError, unknown_choice
+from sessionrec.eval.metrics import TiePolicy
+from sessionrec.eval.protocols import (
+    PreparedEvaluation,
+    ProtocolName,
+    prepare_leave_one_out,
+    prepare_next_item,
+)
+from sessionrec.eval.report import EvaluationReport
+from sessionrec.eval.runner import ModelResult, fit_and_evaluate
+from sessionrec.models.registry import build_model, parse_model_list
+
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
+"""Given a model name and the number of cases, a callback advanced by scored cases."""
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """Where the data comes from and how to read and split it."""
+
+    data: Path | None = None
+    train: Path | None = None
+    test: Path | None = None
+    format: str = "auto"
+    test_seconds: float = DAY_SECONDS
+    """For --data under next-item: sessions ending in this last stretch of time are test."""
+
+
+def parse_protocol(name: str) -> ProtocolName:
+    try:
+        return ProtocolName(name)
+    except ValueError:
+        raise unknown_choice("protocol", name, [p.value for p in ProtocolName]) from None
+
+
+def parse_ties(name: str) -> TiePolicy:
+    try:
+        return TiePolicy(name)
+    except ValueError:
+        raise unknown_choice("tie policy", name, [t.value for t in TiePolicy]) from None
+
+
+def check_format(name: str) -> str:
+    if name not in FORMATS:
+        raise unknown_choice("format", name, list(FORMATS))
+    return name
+
+
+def prepare(protocol: ProtocolName, options: DataOptions) -> PreparedEvaluation:
+    """Load the data the options name and cut it as the protocol requires."""
+    fmt = check_format(options.format)
+    given_files = options.train is not None or options.test is not None
+    if given_files and options.data is not None:
+        raise ConfigError("give either --data or --train/--test, not both")
+    if given_files:
+        if options.train is None or options.test is None:
+            raise ConfigError("--train and --test go together: give both files")
+        if protocol is ProtocolName.LEAVE_ONE_OUT:
+            raise ConfigError(
+                "leave-one-out splits one log by itself: use --data PATH, not --train/--test"
+            )
+        return prepare_next_item(
+            load_interactions(options.train, fmt), load_interactions(options.test, fmt)
+        )
+    if options.data is None:
+        raise ConfigError("no data given: use --data PATH, or --train FILE --test FILE")
+    interactions = load_interactions(options.data, fmt)
+    if protocol is ProtocolName.LEAVE_ONE_OUT:
+        return prepare_leave_one_out(interactions)
+    if not interactions.has_sessions:
+        interactions = sessionize(interactions)
+    train, test = temporal_session_split(interactions, options.test_seconds)
+    return prepare_next_item(train, test)
+
+
+def run(
+    prepared: PreparedEvaluation,
+    models: str | Sequence[str],
+    *,
+    ties: TiePolicy = TiePolicy.PESSIMISTIC,
+    progress: ProgressFactory | None = None,
+) -> EvaluationReport:
+    """Fit and evaluate each named model on the prepared protocol."""
+    names = parse_model_list(models) if isinstance(models, str) else list(models)
+    report = EvaluationReport(
+        protocol=prepared.protocol.value,
+        dataset=prepared.stats,
+        settings={"ties": ties.value},
+    )
+    for name in names:
+        on_batch = progress(name, len(prepared.test_cases)) if progress else None
+        result: ModelResult = fit_and_evaluate(
+            build_model(name), prepared, ties=ties, on_batch=on_batch
+        )
+        report.results[name] = result
+    return report

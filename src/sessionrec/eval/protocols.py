@@ -1,0 +1,214 @@
+"""The two offline protocols, each reproducing its peer's evaluator exactly.
+
+- next-item (session-rec `evaluation.evaluate_sessions`, GRU4Rec's evaluator): fit on the
+  train file; in the test file drop events on items unseen in training, then sessions left
+  with fewer than two events; predict every next event from its whole prefix.
+- leave-one-out (RecBole's sequential default, 'LS' split): per user, chronological with a
+  stable sort, last event tests, second-last validates, the rest trains; the test sees the
+  whole history before its target, validation event included, cut to the last 50.
+
+Both rank the target against every item the model knows, seen items included.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+import pandas as pd
+
+from sessionrec.data.schema import (
+    EVENT_TYPE,
+    ITEM_ID,
+    SESSION_ID,
+    Interactions,
+    event_type_codes,
+)
+from sessionrec.data.sessions import sessionize
+from sessionrec.data.splits import leave_one_out, sort_sequences
+from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
+from sessionrec.errors import DataError
+from sessionrec.models.base import SessionBatch
+
+LOO_MAX_HISTORY = 50
+"""RecBole's MAX_ITEM_LIST_LENGTH default: the test history is cut to its last 50 items."""
+
+
+class ProtocolName(StrEnum):
+    """The protocols `sessionrec evaluate --protocol` accepts."""
+
+    NEXT_ITEM = "next-item"
+    LEAVE_ONE_OUT = "leave-one-out"
+
+
+@dataclass(frozen=True)
+class EvalCases:
+    """Prefixes to score and the item that truly followed each, as indices into `vocab`."""
+
+    vocab: Vocabulary
+    prefixes: list[np.ndarray]
+    event_types: list[np.ndarray]
+    targets: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def batches(
+        self, model_vocab: Vocabulary, batch_size: int
+    ) -> list[tuple[SessionBatch, np.ndarray]]:
+        """Cases re-indexed to a model's vocabulary, cut into batches.
+
+        A model whose vocabulary differs from the protocol's (a catalogue-wide one, say)
+        still gets ids it knows; targets it does not know come back as UNKNOWN_INDEX and
+        count as misses.
+        """
+        if model_vocab == self.vocab:
+            remap = np.arange(len(self.vocab), dtype=np.int64)
+        else:
+            remap = model_vocab.lookup(self.vocab.ids)
+
+        def to_model(indices: np.ndarray) -> np.ndarray:
+            return np.where(indices >= 0, remap[np.maximum(indices, 0)], UNKNOWN_INDEX)
+
+        out = []
+        for start in range(0, len(self), batch_size):
+            stop = min(start + batch_size, len(self))
+            batch = SessionBatch(
+                [to_model(p) for p in self.prefixes[start:stop]],
+                self.event_types[start:stop],
+            )
+            out.append((batch, to_model(self.targets[start:stop])))
+        return out
+
+
+@dataclass(frozen=True)
+class PreparedEvaluation:
+    """Everything a protocol hands to models: what to fit on and what to predict.
+
+    `valid` holds whole sequences whose last event is the validation target; models use it
+    for early stopping and selection only. It never contains a test target.
+    """
+
+    protocol: ProtocolName
+    train: Interactions
+    test_cases: EvalCases
+    valid: Interactions | None = None
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+def _session_arrays(
+    interactions: Interactions, vocab: Vocabulary, key: str
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per sequence (rows already grouped by `key`): item indices and event-type codes."""
+    frame = interactions.frame
+    items = vocab.lookup(frame[ITEM_ID].to_numpy())
+    types = event_type_codes(frame[EVENT_TYPE])
+    codes = pd.factorize(frame[key])[0]
+    bounds = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True])
+    return (
+        [items[a:b] for a, b in itertools.pairwise(bounds)],
+        [types[a:b] for a, b in itertools.pairwise(bounds)],
+    )
+
+
+def prepare_next_item(train: Interactions, test: Interactions) -> PreparedEvaluation:
+    """Cases for the next-item protocol from given train and test logs."""
+    train = sort_sequences(_with_sessions(train), SESSION_ID)
+    test = sort_sequences(_with_sessions(test), SESSION_ID)
+    vocab = Vocabulary(train.item_ids())
+    frame = test.frame
+    known = frame[ITEM_ID].map(vocab.__contains__).to_numpy(dtype=bool)
+    if len(frame) and not known.any():
+        raise DataError(
+            f"test data shares no items with training data ({train.source or 'train'}): "
+            "check that both files come from the same catalogue and use the same item ids",
+            path=test.source or None,
+        )
+    frame = frame[known]
+    sizes = frame.groupby(SESSION_ID, sort=False)[SESSION_ID].transform("size")
+    kept = test.replace(frame[(sizes >= 2).to_numpy()])
+    sessions, types = _session_arrays(kept, vocab, SESSION_ID)
+    prefixes, prefix_types, targets = [], [], []
+    for items, codes in zip(sessions, types, strict=True):
+        for i in range(1, len(items)):
+            prefixes.append(items[:i])
+            prefix_types.append(codes[:i])
+            targets.append(items[i])
+    cases = EvalCases(vocab, prefixes, prefix_types, np.asarray(targets, dtype=np.int64))
+    all_events = pd.concat([train.frame, kept.frame])
+    stats = {
+        "users": int(all_events["user_id"].nunique()),
+        "sessions": train.n_sessions + kept.n_sessions,
+        "items": len(vocab),
+        "events": len(train) + len(kept),
+        "test_cases": len(cases),
+    }
+    return PreparedEvaluation(ProtocolName.NEXT_ITEM, train, cases, None, stats)
+
+
+def prepare_leave_one_out(
+    data: Interactions, max_history: int = LOO_MAX_HISTORY
+) -> PreparedEvaluation:
+    """Cases for RecBole's leave-one-out protocol from one log with user (or session) ids."""
+    split = leave_one_out(data)
+    key = split.key
+    # Models see each user's history as one sequence.
+    train = _as_sessions(split.train, key)
+    vocab = Vocabulary(train.item_ids())
+    history = _as_sessions(
+        split.train.replace(pd.concat([split.train.frame, split.valid.frame])), key
+    )
+    history = sort_sequences(history, SESSION_ID)
+    histories, history_types = _session_arrays(history, vocab, SESSION_ID)
+    history_of = dict(zip(pd.unique(history.frame[SESSION_ID]), range(len(histories)), strict=True))
+
+    empty = np.zeros(0, dtype=np.int64)
+    test = split.test.frame
+    prefixes, prefix_types = [], []
+    for sequence in test[key]:
+        index = history_of.get(sequence)
+        items = histories[index] if index is not None else empty
+        codes = history_types[index] if index is not None else empty.astype(np.int8)
+        prefixes.append(items[-max_history:])
+        prefix_types.append(codes[-max_history:])
+    targets = vocab.lookup(test[ITEM_ID].to_numpy())
+    cases = EvalCases(vocab, prefixes, prefix_types, targets)
+
+    valid_keys = set(split.valid.frame[key])
+    valid = _as_sessions(
+        split.train.replace(
+            pd.concat(
+                [split.train.frame[split.train.frame[key].isin(valid_keys)], split.valid.frame]
+            )
+        ),
+        key,
+    )
+    frame = data.frame
+    stats = {
+        "users": int(frame[key].nunique()) if key == "user_id" else int(frame["user_id"].nunique()),
+        "sessions": int(frame[key].nunique()),
+        "items": int(frame[ITEM_ID].nunique()),
+        "events": len(frame),
+        "test_cases": len(cases),
+    }
+    return PreparedEvaluation(
+        ProtocolName.LEAVE_ONE_OUT, train, cases, sort_sequences(valid, SESSION_ID), stats
+    )
+
+
+def _as_sessions(interactions: Interactions, key: str) -> Interactions:
+    """The same events with `key`'s values as session ids."""
+    if key == SESSION_ID:
+        return interactions
+    frame = interactions.frame.copy()
+    frame[SESSION_ID] = frame[key]
+    return interactions.replace(frame)
+
+
+def _with_sessions(interactions: Interactions) -> Interactions:
+    """User logs without sessions are cut into sessions by an inactivity gap."""
+    if interactions.has_sessions or not len(interactions):
+        return interactions
+    return sessionize(interactions)
