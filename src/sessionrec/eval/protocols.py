@@ -156,7 +156,9 @@ def prepare_leave_one_out(
     key = split.key
     # Models see each user's history as one sequence.
     train = _as_sessions(split.train, key)
-    vocab = Vocabulary(train.item_ids())
+    # Every item of the log, training items first: a model that knows items beyond its
+    # training data (through their text, say) can then see and score them.
+    vocab = Vocabulary(train.item_ids() + data.item_ids())
     history = _as_sessions(
         split.train.replace(pd.concat([split.train.frame, split.valid.frame])), key
     )

@@ -114,7 +114,7 @@ class Recommender(ABC):
         meta = {"model": self.name, "config": self.config.to_dict()}
         (folder / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
         (folder / VOCAB_FILE).write_text(json.dumps(self.vocab.to_list()))
-        np.savez(folder / STATE_FILE, **self._state())
+        np.savez(folder / STATE_FILE, **self._state())  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: str | Path) -> Self:

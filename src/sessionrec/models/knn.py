@@ -97,7 +97,7 @@ class SessionKNN(Recommender):
     """SKNN: cosine similarity between the sets of items of two sessions."""
 
     name = "sknn"
-    config_class: type[SKNNConfig] = SKNNConfig
+    config_class = SKNNConfig
     config: SKNNConfig
 
     def __init__(self, config: SKNNConfig | None = None) -> None:
