@@ -1,0 +1,5 @@
+"""`python -m sessionrec` runs the CLI."""
+
+from sessionrec.cli import main
+
+main()

@@ -1,0 +1,167 @@
+"""The `sessionrec` command: the CLI's output layer (the only place that prints)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from sessionrec import __version__
+from sessionrec.data.download import ML100K_CHECKSUM, ML100K_URL, locate_movielens_100k
+from sessionrec.errors import SessionrecError
+from sessionrec.eval.experiment import DataOptions, parse_protocol, parse_ties, prepare, run
+from sessionrec.eval.report import EvaluationReport
+from sessionrec.models.registry import MODELS, parse_model_list
+
+app = typer.Typer(
+    name="sessionrec",
+    help="Session-based, interactive recommendation driven by language models.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+stdout = Console()
+stderr = Console(stderr=True)
+
+DEMO_MODELS = "pop,sr,sknn,vsknn"
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a problem the user can fix into one line on stderr and exit status 2."""
+    try:
+        yield
+    except SessionrecError as exc:
+        stderr.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def progress_bars() -> tuple[Progress, Callable[[str, int], Callable[[int], None]]]:
+    """A progress display on stderr and the factory `eval.experiment.run` expects."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+    )
+
+    def factory(name: str, total: int) -> Callable[[int], None]:
+        task = progress.add_task(f"evaluating {name}", total=total)
+        return lambda n: progress.advance(task, n)
+
+    return progress, factory
+
+
+def show(report: EvaluationReport, json_path: Path | None) -> None:
+    stdout.print(report.table())
+    if json_path is not None:
+        report.write_json(json_path)
+        stdout.print(f"results written to {json_path}", highlight=False)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        stdout.print(f"sessionrec {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=version_callback, is_eager=True, help="Show version."),
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+) -> None:
+    """Session-based, interactive recommendation driven by language models."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+
+
+@app.command()
+def evaluate(
+    protocol: Annotated[
+        str, typer.Option(help="next-item (session-rec/GRU4Rec) or leave-one-out (RecBole).")
+    ] = "next-item",
+    models: Annotated[
+        str, typer.Option(help=f"Comma-separated models: {', '.join(MODELS)}.")
+    ] = "pop,vsknn",
+    data: Annotated[
+        Path | None, typer.Option(help="One log (file or folder) to split by the protocol.")
+    ] = None,
+    train: Annotated[Path | None, typer.Option(help="Training file (next-item).")] = None,
+    test: Annotated[Path | None, typer.Option(help="Test file (next-item).")] = None,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format", help="auto, recbole, movielens, gru4rec, csv, tsv, parquet, jsonl."
+        ),
+    ] = "auto",
+    ties: Annotated[
+        str,
+        typer.Option(help="Rank of a target among equal scores: pessimistic, optimistic, average."),
+    ] = "pessimistic",
+    test_days: Annotated[
+        float, typer.Option(help="With --data under next-item: days at the end that form the test.")
+    ] = 1.0,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write results as JSON here.")
+    ] = None,
+) -> None:
+    """Train and evaluate models under one of the peers' protocols, and print the table."""
+    with user_errors():
+        chosen = parse_protocol(protocol)
+        tie_policy = parse_ties(ties)
+        names = parse_model_list(models)
+        options = DataOptions(data, train, test, format, test_days * 86_400.0)
+        prepared = prepare(chosen, options)
+        progress, factory = progress_bars()
+        with progress:
+            report = run(prepared, names, ties=tie_policy, progress=factory)
+        show(report, json_out)
+
+
+@app.command()
+def demo(
+    data: Annotated[
+        Path | None,
+        typer.Option(help="MovieLens-100K folder (or a folder holding ml-100k/)."),
+    ] = None,
+    download: Annotated[
+        bool, typer.Option(help="Download MovieLens-100K from GroupLens when not found.")
+    ] = True,
+    models: Annotated[str, typer.Option(help="Models to compare.")] = DEMO_MODELS,
+    url: Annotated[
+        str, typer.Option(help="Where to download MovieLens-100K from (a mirror, say).")
+    ] = ML100K_URL,
+    checksum: Annotated[
+        str, typer.Option(help="Expected digest of the archive, 'sha256:HEX' or 'md5:HEX'.")
+    ] = ML100K_CHECKSUM,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write results as JSON here.")
+    ] = None,
+) -> None:
+    """Find (or download) MovieLens-100K and compare the baselines under leave-one-out."""
+    with user_errors():
+        names = parse_model_list(models)
+        folder = locate_movielens_100k(
+            data, download=download, url=url, checksum=checksum, console=stderr
+        )
+        stdout.print(f"MovieLens-100K: {folder}", highlight=False)
+        prepared = prepare(parse_protocol("leave-one-out"), DataOptions(data=folder))
+        progress, factory = progress_bars()
+        with progress:
+            report = run(prepared, names, progress=factory)
+        show(report, json_out)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,187 @@
+"""The `sessionrec evaluate` contract: table, JSON shape, and one clear line for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sessionrec.cli import app
+
+REQUIRED_KEYS = {
+    "HR@10",
+    "MRR@10",
+    "NDCG@10",
+    "HR@20",
+    "MRR@20",
+    "NDCG@20",
+    "COV@20",
+    "train_seconds",
+    "eval_seconds",
+}
+
+
+def write_sessions(path: Path, sessions: dict[int, list[int]], start: float = 1.0e9) -> Path:
+    lines = ["SessionId\tItemId\tTime"]
+    t = start
+    for session, items in sessions.items():
+        for item in items:
+            t += 10.0
+            lines.append(f"{session}\t{item}\t{t:.2f}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    train = write_sessions(
+        tmp_path / "train.tsv",
+        {s: [(s + k) % 9 + 100 for k in range(2 + s % 4)] for s in range(1, 40)},
+    )
+    test = write_sessions(
+        tmp_path / "test.tsv", {1000: [101, 102, 103], 1001: [104, 105], 1002: [999, 106]}, 2.0e9
+    )
+    return train, test
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_evaluate_next_item_prints_a_table_and_writes_the_json_contract(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    train, test = files
+    out = tmp_path / "out" / "results.json"
+    code, stdout, _ = invoke(
+        "evaluate", "--train", str(train), "--test", str(test),
+        "--protocol", "next-item", "--models", "pop,sr,vsknn,sknn", "--json", str(out),
+    )  # fmt: skip
+    assert code == 0, stdout
+    assert "vsknn" in stdout and "HR@20" in stdout
+    report = json.loads(out.read_text())
+    assert report["protocol"] == "next-item"
+    # Session 1002 loses its unknown item 999 and, left with one click, is dropped.
+    assert report["dataset"]["test_cases"] == 3
+    assert set(report["dataset"]) == {"users", "sessions", "items", "events", "test_cases"}
+    assert set(report["results"]) == {"pop", "sr", "vsknn", "sknn"}
+    for metrics in report["results"].values():
+        assert set(metrics) >= REQUIRED_KEYS
+        assert all(0.0 <= metrics[k] <= 1.0 for k in REQUIRED_KEYS if "@" in k)
+    # SR has seen 101→102, 102→103 and 104→105 in training: every target is its first pick.
+    assert report["results"]["sr"]["HR@10"] == 1.0
+
+
+def test_evaluate_leave_one_out_on_one_file(tmp_path: Path) -> None:
+    data = tmp_path / "log.csv"
+    rows = ["user_id,item_id,timestamp"]
+    rows += [f"u{u},i{(u + k) % 7},{1000 + k}" for u in range(12) for k in range(5)]
+    data.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "loo.json"
+    code, stdout, _ = invoke(
+        "evaluate", "--data", str(data), "--protocol", "leave-one-out",
+        "--models", "pop", "--json", str(out),
+    )  # fmt: skip
+    assert code == 0, stdout
+    report = json.loads(out.read_text())
+    assert report["protocol"] == "leave-one-out"
+    assert report["dataset"]["test_cases"] == 12
+    assert report["dataset"]["users"] == 12
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--protocol", "random-split"], "valid: leave-one-out, next-item"),
+        (["--models", "pop,bert4rec"], "unknown model 'bert4rec'"),
+        (["--format", "xlsx"], "unknown format 'xlsx'"),
+        (["--ties", "random"], "unknown tie policy"),
+    ],
+)
+def test_unknown_names_list_the_valid_ones(
+    files: tuple[Path, Path], extra: list[str], expected: str
+) -> None:
+    train, test = files
+    code, stdout, stderr = invoke("evaluate", "--train", str(train), "--test", str(test), *extra)
+    assert code == 2
+    assert expected in stderr
+    assert "Traceback" not in stderr + stdout
+
+
+def test_missing_file_is_named(tmp_path: Path, files: tuple[Path, Path]) -> None:
+    _, test = files
+    missing = tmp_path / "nope.tsv"
+    code, _, stderr = invoke("evaluate", "--train", str(missing), "--test", str(test))
+    assert code == 2
+    assert str(missing) in stderr
+
+
+def test_misnamed_column_is_named_with_the_columns_found(
+    tmp_path: Path, files: tuple[Path, Path]
+) -> None:
+    _, test = files
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("SessionId\tProduct\tTime\n1\t2\t3.0\n1\t3\t4.0\n")
+    code, _, stderr = invoke(
+        "evaluate", "--train", str(bad), "--test", str(test), "--format", "gru4rec"
+    )
+    assert code == 2
+    assert "ItemId" in stderr and "Product" in stderr
+
+
+def test_non_numeric_timestamp_gives_file_and_line(
+    tmp_path: Path, files: tuple[Path, Path]
+) -> None:
+    _, test = files
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("SessionId\tItemId\tTime\n1\t2\t3.0\n1\t3\tyesterday\n")
+    code, _, stderr = invoke("evaluate", "--train", str(bad), "--test", str(test))
+    assert code == 2
+    assert str(bad) in stderr and "line 3" in stderr
+
+
+def test_empty_file_is_reported(tmp_path: Path, files: tuple[Path, Path]) -> None:
+    _, test = files
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("")
+    code, _, stderr = invoke("evaluate", "--train", str(empty), "--test", str(test))
+    assert code == 2
+    assert str(empty) in stderr and "empty" in stderr.lower()
+
+
+def test_test_file_sharing_no_items_with_train(tmp_path: Path, files: tuple[Path, Path]) -> None:
+    train, _ = files
+    alien = write_sessions(tmp_path / "alien.tsv", {1: [7001, 7002], 2: [7003, 7004]})
+    code, _, stderr = invoke("evaluate", "--train", str(train), "--test", str(alien))
+    assert code == 2
+    assert "shares no items" in stderr
+
+
+def test_inconsistent_data_options(files: tuple[Path, Path]) -> None:
+    train, test = files
+    code, _, stderr = invoke("evaluate", "--train", str(train))
+    assert code == 2 and "--train and --test go together" in stderr
+    code, _, stderr = invoke(
+        "evaluate", "--train", str(train), "--test", str(test), "--protocol", "leave-one-out"
+    )
+    assert code == 2 and "use --data" in stderr
+    code, _, stderr = invoke("evaluate")
+    assert code == 2 and "no data given" in stderr
+
+
+def test_the_installed_command_prints_one_line_and_no_traceback(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.tsv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "sessionrec", "evaluate", "--train", str(missing),
+         "--test", str(missing)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert str(missing) in proc.stderr

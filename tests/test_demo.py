@@ -1,0 +1,117 @@
+"""`sessionrec demo`: finds or downloads MovieLens-100K, then prints the baselines' table."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import json
+import threading
+import zipfile
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sessionrec.cli import app
+
+GENRE_FLAGS = 19
+
+
+def tiny_movielens_zip(n_users: int = 30, n_items: int = 25) -> bytes:
+    """A GroupLens-shaped archive: ml-100k/u.data and ml-100k/u.item."""
+    ratings = [
+        f"{u}\t{(u * 3 + k) % n_items + 1}\t{1 + (u + k) % 5}\t{880000000 + 1000 * k + u}"
+        for u in range(1, n_users + 1)
+        for k in range(8)
+    ]
+    items = [
+        f"{i}|Film {i} (199{i % 10})|01-Jan-199{i % 10}||http://example.invalid/{i}|"
+        + "|".join("1" if g == i % GENRE_FLAGS else "0" for g in range(GENRE_FLAGS))
+        for i in range(1, n_items + 1)
+    ]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("ml-100k/u.data", "\n".join(ratings) + "\n")
+        archive.writestr("ml-100k/u.item", ("\n".join(items) + "\n").encode("latin-1"))
+    return buffer.getvalue()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def mirror(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A local HTTP server holding the archive; yields its URL and checksum."""
+    root = tmp_path / "www"
+    root.mkdir()
+    payload = tiny_movielens_zip()
+    (root / "ml-100k.zip").write_bytes(payload)
+    handler = functools.partial(QuietHandler, directory=str(root))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = httpd.server_address[1]
+        yield (
+            f"http://127.0.0.1:{port}/ml-100k.zip",
+            "sha256:" + hashlib.sha256(payload).hexdigest(),
+        )
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("SESSIONREC_CACHE", str(cache))
+    monkeypatch.delenv("SESSIONREC_DATA", raising=False)
+    return cache
+
+
+def test_demo_downloads_checks_and_evaluates(
+    mirror: tuple[str, str], isolated: Path, tmp_path: Path
+) -> None:
+    url, checksum = mirror
+    out = tmp_path / "demo.json"
+    result = CliRunner().invoke(
+        app, ["demo", "--url", url, "--checksum", checksum, "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert (isolated / "ml-100k" / "u.data").is_file()
+    assert "leave-one-out" in result.stdout and "vsknn" in result.stdout
+    report = json.loads(out.read_text())
+    assert report["dataset"]["test_cases"] == 30
+    assert set(report["results"]) == {"pop", "sr", "sknn", "vsknn"}
+
+
+def test_demo_refuses_an_archive_with_the_wrong_checksum(
+    mirror: tuple[str, str], isolated: Path
+) -> None:
+    url, _ = mirror
+    result = CliRunner().invoke(app, ["demo", "--url", url, "--checksum", "sha256:" + "0" * 64])
+    assert result.exit_code == 2
+    assert "checksum" in result.stderr.lower()
+    assert not (isolated / "ml-100k").exists()
+
+
+def test_demo_without_data_and_without_download_says_how_to_proceed(isolated: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--no-download"])
+    assert result.exit_code == 2
+    assert "SESSIONREC_DATA" in result.stderr or "--data" in result.stderr
+
+
+@pytest.mark.shared_data
+def test_demo_on_the_shared_copy(shared_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "demo.json"
+    result = CliRunner().invoke(
+        app, ["demo", "--data", str(shared_data), "--models", "pop", "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.stdout + result.stderr
+    pop = json.loads(out.read_text())["results"]["pop"]
+    assert pop["HR@10"] == pytest.approx(0.0498, rel=0.02)
