@@ -1,11 +1,15 @@
-"""Checks every loader applies, with errors that say which file, line and column.
+"""Checks every loader shares, each turning bad input into a `DataError` a person can act on.
 
-Line numbers are 1-based and count the header line, so they match what an editor shows.
+Loaders read raw cells into a `Table` that remembers where each row came from (its 1-based
+line in the file, the header being line 1), then run these vectorised checks. A check finds
+the first bad row with a mask, so the message names the file, the line, the column and the
+reason without a Python loop over the rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,104 +18,235 @@ import pandas as pd
 from sessionrec.data.schema import EventType
 from sessionrec.errors import DataError
 
+SNIFF_BYTES = 8192
+"""How much of a file is read to tell text from binary data."""
 
-def require_file(path: Path) -> Path:
-    """The path itself when it is a readable, non-empty file; a DataError saying why not."""
-    if not path.exists():
-        raise DataError("file not found", path=path)
-    if path.is_dir():
-        raise DataError("is a folder, expected a file", path=path)
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            handle.read(1)
-    except OSError as exc:
-        raise DataError(f"cannot read file: {exc.strerror or exc}", path=path) from exc
-    if size == 0:
-        raise DataError("file is empty", path=path)
-    return path
+_EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 
 
-def require_columns(
-    found: Iterable[str], required: Sequence[str], path: Path, *, hint: str = ""
-) -> None:
-    """Every required column is present, or an error naming the first missing one."""
-    columns = [str(c) for c in found]
-    for name in required:
-        if name not in columns:
-            listed = ", ".join(repr(c) for c in columns) or "none"
-            message = f"missing column {name!r}; columns found: {listed}"
-            raise DataError(message + (f" ({hint})" if hint else ""), path=path)
+@dataclass(frozen=True)
+class Table:
+    """Raw cells of one source file, with where each row came from.
 
-
-def require_rows(frame: pd.DataFrame, path: Path) -> None:
-    """A file with a header but no data is an error, not an empty data set."""
-    if frame.empty:
-        raise DataError("no data rows (the file holds a header only)", path=path)
-
-
-def first_bad_line(mask: np.ndarray, header_lines: int) -> int:
-    """File line of the first row where `mask` is True (rows counted from 0)."""
-    return int(np.flatnonzero(mask)[0]) + 1 + header_lines
-
-
-def numeric_column(
-    frame: pd.DataFrame, column: str, path: Path, *, header_lines: int, allow_dates: bool = False
-) -> pd.Series:
-    """A column as float64, or a DataError with the file line of the first bad value.
-
-    With `allow_dates`, ISO-8601 date strings become Unix seconds (generic formats only:
-    the peers' formats hold numbers, and a date there is a sign of the wrong file).
+    `frame` holds the cells as read (strings for text formats, typed values for Parquet and
+    JSON). `lines` gives each row's 1-based line in the file, counting the header as line 1,
+    so that errors point at what the user sees in an editor; it is None for formats without
+    lines (Parquet), whose errors name the row number instead.
     """
-    raw = frame[column]
-    values = pd.to_numeric(raw, errors="coerce")
-    bad = values.isna().to_numpy() & raw.notna().to_numpy()
-    if bad.any() and allow_dates:
-        parsed = pd.to_datetime(raw.where(bad), errors="coerce", utc=True, format="ISO8601")
-        recovered = parsed.notna().to_numpy()
-        seconds = (parsed[recovered] - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
-        values = values.astype("float64")
-        values[recovered] = seconds.to_numpy()
-        bad &= ~recovered
-    missing = raw.isna().to_numpy()
-    if bad.any() or missing.any():
-        line = first_bad_line(bad | missing, header_lines)
-        row = line - 1 - header_lines
-        shown = "an empty value" if missing[row] else repr(str(raw.iloc[row]))
-        expected = "a number or an ISO-8601 date" if allow_dates else "a number"
-        raise DataError(f"{shown} is not {expected}", path=path, line=line, field=column)
-    return values.astype("float64")
+
+    frame: pd.DataFrame
+    path: Path
+    lines: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def columns(self) -> list[str]:
+        """The column names as found in the file."""
+        return [str(c) for c in self.frame.columns]
+
+    def error(self, message: str, row: int, field: str | None = None) -> DataError:
+        """A `DataError` about one row, located by its line (or row number without lines)."""
+        if self.lines is None:
+            return DataError(f"row {row + 1}: {message}", path=self.path, field=field)
+        return DataError(message, path=self.path, line=int(self.lines[row]), field=field)
 
 
-def id_column(frame: pd.DataFrame, column: str, path: Path, *, header_lines: int) -> pd.Series:
-    """A column of non-empty ids as strings, or an error with the first empty one's line."""
-    values = frame[column].astype("string").str.strip()
-    empty = (values.isna() | (values == "")).to_numpy()
-    if empty.any():
+def require_file(path: str | Path) -> Path:
+    """The path as a `Path`, or a `DataError` when nothing exists there."""
+    resolved = Path(path).expanduser()
+    if not resolved.exists():
+        raise DataError("no such file or directory", path=resolved)
+    return resolved
+
+
+def require_text(path: Path) -> None:
+    """Refuse missing, empty and binary files before a parser gives a cryptic message."""
+    require_file(path)
+    if path.is_dir():
+        raise DataError("is a directory, expected a file", path=path)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise DataError(f"cannot be read: {exc.strerror or exc}", path=path) from None
+    if not head.strip():
+        raise DataError("the file is empty (no header, no data rows)", path=path)
+    if b"\x00" in head:
         raise DataError(
-            "empty id",
+            "looks like binary data, not text; check the file, or pass --format parquet "
+            "if it is a Parquet file",
             path=path,
-            line=first_bad_line(empty, header_lines),
-            field=column,
         )
-    return values.astype(object)
 
 
-def event_type_column(
-    frame: pd.DataFrame, column: str, path: Path, *, header_lines: int
-) -> pd.Series:
-    """Event types read through `EventType.parse` (synonyms allowed), error with line."""
-    raw = frame[column].astype("string")
-    distinct = raw.dropna().unique()
-    mapping: dict[str, str] = {}
-    for value in distinct:
+def decode_error(path: Path, encoding: str) -> DataError:
+    """Explain a decoding failure, with the line of the first undecodable byte."""
+    data = path.read_bytes()
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return DataError(
+            f"not valid {encoding} text (byte 0x{data[exc.start]:02x}); save the file as "
+            f"{encoding}",
+            path=path,
+            line=line,
+        )
+    return DataError(f"not valid {encoding} text", path=path)
+
+
+def require_columns(found: Sequence[str], required: Iterable[str], path: Path) -> None:
+    """Every required column is present; the error names it and lists the columns found."""
+    for name in required:
+        if name not in found:
+            listed = ", ".join(map(str, found)) or "none"
+            raise DataError(
+                f"missing column {name!r}; columns found: {listed}", path=path, field=name
+            )
+
+
+def require_rows(table: Table) -> None:
+    """A file with a header but no data rows is an error, not an empty data set."""
+    if not len(table):
+        raise DataError("no data rows (the file has only a header)", path=table.path)
+
+
+def is_blank_value(value: object) -> bool:
+    """Whether one cell counts as missing: None, NaN/NA, or only whitespace."""
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, float):
+        return bool(np.isnan(value))
+    return isinstance(value, str) and not value.strip()
+
+
+def blank_mask(values: pd.Series) -> np.ndarray:
+    """True where a cell is missing or only whitespace."""
+    if values.dtype.kind in "biufM":
+        return values.isna().to_numpy()
+    text = values.astype("string")
+    return (text.isna() | (text.str.strip() == "")).to_numpy(dtype=bool, na_value=True)
+
+
+def ids(table: Table, column: str, *, allow_blank: bool = False) -> pd.Series:
+    """A column of ids as strings; blank ids are an error unless `allow_blank` (then None).
+
+    Ids are opaque: "0012" stays "0012". Whole numbers from typed sources (JSON, Parquet)
+    lose float formatting ("12.0" → "12"), because one missing value in a column turns its
+    integers into floats there.
+    """
+    values = table.frame[column]
+    blank = blank_mask(values)
+    if blank.any() and not allow_blank:
+        row = int(np.flatnonzero(blank)[0])
+        raise table.error("empty id", row, column)
+    text = _id_strings(values).astype(object)
+    if blank.any():
+        text = text.where(~blank, None)
+    return text
+
+
+def _id_strings(values: pd.Series) -> pd.Series:
+    """Typed id values as strings, keeping text as it is."""
+    if values.dtype.kind == "f":
+        present = values.dropna()
+        if bool((present == np.floor(present)).all()):
+            return values.astype("Int64").astype("string")
+    return values.astype("string")
+
+
+def numbers(table: Table, column: str, *, what: str = "number") -> np.ndarray:
+    """A numeric column as float64; blanks become NaN, anything else non-numeric is an error."""
+    values = table.frame[column]
+    if values.dtype.kind in "biuf":
+        return values.to_numpy(dtype="float64", na_value=np.nan)
+    parsed = _to_float(values.astype("string"))
+    bad = np.isnan(parsed) & ~blank_mask(values)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise table.error(f"{values.iloc[row]!r} is not a {what}", row, column)
+    return parsed
+
+
+def _to_float(text: pd.Series) -> np.ndarray:
+    """Strings to float64 (NaN where not a number), exactly as Python's `float` reads them.
+
+    The strict cast is tried first because it round-trips every float's shortest repr;
+    `to_numeric` only runs to find which cells are bad.
+    """
+    try:
+        return text.astype("float64").to_numpy(dtype="float64", na_value=np.nan)
+    except (ValueError, TypeError):
+        coerced = pd.to_numeric(text, errors="coerce")
+        return coerced.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def timestamps(table: Table, column: str, *, allow_dates: bool = False) -> np.ndarray:
+    """Seconds since the Unix epoch as float64; every row needs a finite time.
+
+    With `allow_dates`, ISO-8601 strings ("2014-04-01T10:00:00Z", "2014-04-01") are accepted
+    too, read as UTC when they carry no offset: generic exports often write dates, while the
+    research formats (RecBole, GRU4Rec, MovieLens) always write numbers.
+    """
+    values = table.frame[column]
+    if isinstance(values.dtype, pd.DatetimeTZDtype) or values.dtype.kind == "M":
+        seconds = _epoch_seconds(pd.to_datetime(values, utc=True))
+    elif values.dtype.kind in "biuf":
+        seconds = values.to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        text = values.astype("string")
+        seconds = _to_float(text)
+        missing = np.isnan(seconds)
+        if allow_dates and missing.any():
+            stamps = pd.to_datetime(text[missing], format="ISO8601", utc=True, errors="coerce")
+            seconds[missing] = _epoch_seconds(stamps)
+    bad = ~np.isfinite(seconds)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        expected = "Unix seconds or an ISO-8601 date" if allow_dates else "Unix seconds"
+        if is_blank_value(values.iloc[row]):
+            raise table.error(f"empty timestamp; expected {expected}", row, column)
+        raw = values.iloc[row]
+        raise table.error(f"timestamp {raw!r} is not a number; expected {expected}", row, column)
+    return seconds
+
+
+def _epoch_seconds(stamps: pd.Series) -> np.ndarray:
+    """UTC datetimes as float seconds since the epoch (NaN for NaT)."""
+    delta = (stamps - _EPOCH) / pd.Timedelta(seconds=1)
+    return np.asarray(delta.to_numpy(dtype="float64", na_value=np.nan), dtype="float64")
+
+
+def event_types(table: Table, column: str) -> pd.Series:
+    """Event types as canonical `EventType` values; the first unknown one is reported.
+
+    Only distinct values go through `EventType.parse`, so a million rows cost a handful of
+    parses.
+    """
+    values = table.frame[column].astype("string")
+    canonical: dict[str, str] = {}
+    for raw in values.dropna().unique():
         try:
-            mapping[str(value)] = EventType.parse(str(value)).value
-        except ValueError as exc:
-            line = first_bad_line((raw == value).fillna(False).to_numpy(), header_lines)
-            raise DataError(str(exc), path=path, line=line, field=column) from None
-    parsed = raw.map(mapping)
-    if parsed.isna().any():
-        line = first_bad_line(parsed.isna().to_numpy(), header_lines)
-        raise DataError("empty event type", path=path, line=line, field=column)
-    return parsed.astype(object)
+            canonical[str(raw)] = EventType.parse(str(raw)).value
+        except ValueError:
+            continue
+    mapped = values.map(canonical)
+    bad = mapped.isna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raw = values.iloc[row]
+        valid = ", ".join(t.value for t in EventType)
+        if is_blank_value(raw):
+            raise table.error(f"empty event type; valid: {valid}", row, column)
+        raise table.error(f"unknown event type {raw!r}; valid: {valid}", row, column)
+    return mapped.astype(object)
+
+
+def unique_ids(table: Table, column: str, values: pd.Series) -> None:
+    """Each id appears once (catalogues); the second occurrence is reported with its line."""
+    duplicated = values.duplicated().to_numpy()
+    if duplicated.any():
+        row = int(np.flatnonzero(duplicated)[0])
+        raise table.error(f"item id {values.iloc[row]!r} appears more than once", row, column)

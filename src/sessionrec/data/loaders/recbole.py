@@ -1,141 +1,186 @@
-"""RecBole atomic files: `.inter` (interactions) and `.item` (item features).
+"""RecBole atomic files: `NAME.inter` (interactions) and `NAME.item` (item features).
 
-Each header cell is `name:type` with type token, token_seq, float or float_seq; cells are
-tab-separated and unquoted.
+RecBole's benchmark data sets ship in this form, so reading it directly lets results be
+compared with RecBole's on exactly the same rows. Each header cell is `name:type` with type
+token, token_seq, float or float_seq; cells are tab-separated and never quoted.
 """
 
 from __future__ import annotations
 
-import csv
+import re
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from sessionrec.data.loaders.common import read_delimited
+from sessionrec.data import validate
+from sessionrec.data.loaders.tabular import (
+    CATEGORIES_FIELD,
+    TEXT_FIELD,
+    TITLE_FIELD,
+    CatalogueMapping,
+    ColumnMapping,
+    describe_item,
+    events_from_table,
+    read_delimited,
+)
 from sessionrec.data.schema import (
-    EVENT_TYPE,
     ITEM_ID,
-    SESSION_ID,
-    TIMESTAMP,
-    USER_ID,
     VALUE,
     Catalogue,
     Dataset,
     EventType,
     Interactions,
     make_catalogue,
-    normalise_events,
 )
-from sessionrec.data.validate import (
-    id_column,
-    numeric_column,
-    require_columns,
-    require_file,
-    require_rows,
-)
+from sessionrec.data.validate import Table
 from sessionrec.errors import DataError
 
-FIELD_TYPES = ("token", "token_seq", "float", "float_seq")
-TITLE_FIELDS = ("title", "movie_title", "name", "item_name")
-TEXT_FIELDS = ("description", "desc", "overview", "text", "plot", "abstract")
-YEAR_FIELDS = ("release_year", "year")
-CATEGORY_FIELDS = ("class", "genre", "genres", "categories", "category", "tags")
+FIELD_TYPES: tuple[str, ...] = ("token", "token_seq", "float", "float_seq")
+INTER_SUFFIX = ".inter"
+ITEM_SUFFIX = ".item"
+YEAR_ATTRIBUTE = "year"
+
+_YEAR = re.compile(r"^\d{4}$")
 
 
-def read_atomic(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The file with plain column names, and each name's declared type."""
-    frame = read_delimited(path, "\t", quoting=csv.QUOTE_NONE)
+def read_atomic(path: Path) -> tuple[Table, dict[str, str]]:
+    """The file's cells under plain field names, and each field's declared type."""
+    table = read_delimited(path, sep="\t", quoted=False)
     types: dict[str, str] = {}
-    for cell in frame.columns:
-        name, sep, kind = str(cell).partition(":")
-        if not sep or kind not in FIELD_TYPES:
+    for cell in table.columns:
+        name, sep, kind = cell.partition(":")
+        if not sep or kind not in FIELD_TYPES or not name:
             raise DataError(
                 f"header cell {cell!r} is not 'name:type' with type one of "
                 f"{', '.join(FIELD_TYPES)} (is this a RecBole atomic file?)",
                 path=path,
                 line=1,
             )
+        if name in types:
+            raise DataError(f"field {name!r} appears twice in the header", path=path, line=1)
         types[name] = kind
-    frame.columns = list(types)
-    return frame, types
+    frame = table.frame.set_axis(list(types), axis=1)
+    return Table(frame, table.path, table.lines), types
 
 
-def load_inter(path: Path) -> Interactions:
-    """Interactions in file order: user_id, item_id, optional rating, timestamp, session_id."""
-    frame, _ = read_atomic(path)
-    require_columns(frame.columns, ["item_id"], path)
-    if "user_id" not in frame and "session_id" not in frame:
-        require_columns(frame.columns, ["user_id"], path, hint="or a 'session_id' column")
-    require_rows(frame, path)
-    events = pd.DataFrame({ITEM_ID: id_column(frame, "item_id", path, header_lines=1)})
-    for column in (USER_ID, SESSION_ID):
-        if column in frame:
-            events[column] = id_column(frame, column, path, header_lines=1)
-    events[TIMESTAMP] = (
-        numeric_column(frame, "timestamp", path, header_lines=1)
-        if "timestamp" in frame
-        else np.arange(len(frame), dtype=np.float64)
-    )
-    if "rating" in frame:
-        events[VALUE] = numeric_column(frame, "rating", path, header_lines=1)
-        events[EVENT_TYPE] = EventType.RATING.value
-    else:
-        events[EVENT_TYPE] = EventType.VIEW.value
-    return Interactions(normalise_events(events), str(path))
+def load_inter(path: Path, mapping: ColumnMapping | None = None) -> Interactions:
+    """Interactions in file order: user_id and/or session_id, item_id, rating, timestamp.
+
+    A rating field becomes `value`, and then every event is a "rating"; without one, every
+    event is a "view" (RecBole's implicit-feedback data sets).
+    """
+    table, _ = read_atomic(path)
+    columns = (mapping or ColumnMapping()).resolve(table.columns, path)
+    default = EventType.RATING if VALUE in columns else EventType.VIEW
+    return events_from_table(table, columns, default_event=default, allow_dates=False)
 
 
-def _first_present(names: tuple[str, ...], columns: list[str]) -> str | None:
-    return next((n for n in names if n in columns), None)
+def _year_field(names: list[str], taken: set[str]) -> str | None:
+    """The field holding a release year (`release_year`, `year`, ...), if any."""
+    return next((n for n in names if n not in taken and n.lower().endswith("year")), None)
+
+
+def _typed(value: str, kind: str) -> Any:
+    """One cell as its declared type: float, list of floats, list of tokens, or the token."""
+    if kind == "float":
+        return float(value)
+    if kind == "float_seq":
+        return [float(v) for v in value.split()]
+    if kind == "token_seq":
+        return value.split()
+    return value
 
 
 def load_item(path: Path) -> Catalogue:
-    """Items: a title-like field, free text, genre-like categories; the rest are attributes.
+    """Items: a title-like field, genre-like categories, a year; the rest are attributes.
 
-    A year field (`release_year`, `year`) becomes the attribute "year", as MovieLens' own
-    files give it, so templates need not know which source an item came from.
+    A four-digit year field becomes the attribute "year" (an int) and goes into the text
+    with the title and categories ("Toy Story (1995). Animation, Children's, Comedy."),
+    unless the file has a description-like field, which then is the text.
     """
-    frame, types = read_atomic(path)
-    require_columns(frame.columns, ["item_id"], path)
-    columns = list(frame.columns)
-    ids = id_column(frame, "item_id", path, header_lines=1).tolist()
-    title_field = _first_present(TITLE_FIELDS, columns)
-    text_field = _first_present(TEXT_FIELDS, columns)
-    category_field = _first_present(CATEGORY_FIELDS, columns)
-    used = {"item_id", title_field, text_field, category_field}
-    titles = frame[title_field].fillna("").tolist() if title_field else [""] * len(frame)
-    texts = frame[text_field].fillna("").tolist() if text_field else None
+    table, types = read_atomic(path)
+    validate.require_rows(table)
+    columns = CatalogueMapping().resolve(table.columns, path)
+    if TITLE_FIELD not in columns:
+        title_like = next((c for c in table.columns if "title" in c.lower()), None)
+        if title_like is not None and title_like not in columns.values():
+            columns[TITLE_FIELD] = title_like
+    year_field = _year_field(table.columns, set(columns.values()))
+    frame = table.frame
+    item_ids = validate.ids(table, columns[ITEM_ID])
+    validate.unique_ids(table, columns[ITEM_ID], item_ids)
+
+    titles = list(frame[columns[TITLE_FIELD]]) if TITLE_FIELD in columns else [""] * len(table)
     categories = (
-        [str(v).split() if isinstance(v, str) else [] for v in frame[category_field]]
-        if category_field
-        else None
+        [v.split() for v in frame[columns[CATEGORIES_FIELD]]]
+        if CATEGORIES_FIELD in columns
+        else [[] for _ in range(len(table))]
     )
-    others = [c for c in columns if c not in used]
-    renamed = {c: ("year" if c in YEAR_FIELDS else c) for c in others}
-    attributes = [
-        {
-            renamed[c]: (v.split() if types[c].endswith("_seq") else v)
-            for c, v in row.items()
-            if isinstance(v, str)
-        }
-        for row in frame[others].to_dict("records")
-    ]
-    return make_catalogue(ids, titles, texts, categories, attributes, str(path))
-
-
-def load_recbole(path: Path) -> Dataset:
-    """A `.inter` file, or a folder holding `NAME.inter` and optionally `NAME.item`."""
-    if path.is_dir():
-        inters = sorted(path.glob("*.inter"))
-        if not inters:
-            raise DataError("no RecBole '.inter' file in this folder", path=path)
-        preferred = [p for p in inters if p.stem == path.name]
-        if len(inters) > 1 and not preferred:
-            names = ", ".join(p.name for p in inters)
-            raise DataError(f"several '.inter' files ({names}): pass one of them", path=path)
-        inter = preferred[0] if preferred else inters[0]
+    years: list[int | None] = (
+        [int(v) if _YEAR.match(v.strip()) else None for v in frame[year_field]]
+        if year_field is not None
+        else [None] * len(table)
+    )
+    if TEXT_FIELD in columns:
+        texts = list(frame[columns[TEXT_FIELD]])
     else:
-        inter = require_file(path)
-    item = inter.with_suffix(".item")
-    catalogue = load_item(item) if item.exists() else None
-    return Dataset(load_inter(inter), catalogue, inter.stem)
+        texts = [
+            describe_item(title, year, cats)
+            for title, year, cats in zip(titles, years, categories, strict=True)
+        ]
+
+    used = {*columns.values(), year_field}
+    others = [c for c in table.columns if c not in used]
+    attributes: list[dict[str, Any]] = []
+    for row, record in enumerate(frame[others].to_dict("records")):
+        attrs: dict[str, Any] = {}
+        for key, raw in record.items():
+            name = str(key)
+            if not str(raw).strip():
+                continue
+            try:
+                attrs[name] = _typed(str(raw), types[name])
+            except ValueError:
+                raise table.error(f"{raw!r} is not a {types[name]}", row, name) from None
+        if years[row] is not None:
+            attrs[YEAR_ATTRIBUTE] = years[row]
+        attributes.append(attrs)
+    return make_catalogue(
+        [str(i) for i in item_ids], titles, texts, categories, attributes, source=str(path)
+    )
+
+
+def find_inter(folder: Path) -> Path:
+    """The `.inter` file of a RecBole data set folder.
+
+    With several (RecBole's pre-split `NAME.train.inter`, ...), the one named after the
+    folder wins; otherwise the user must say which.
+    """
+    inters = sorted(folder.glob(f"*{INTER_SUFFIX}"))
+    if not inters:
+        raise DataError(f"no RecBole '{INTER_SUFFIX}' file in this folder", path=folder)
+    if len(inters) == 1:
+        return inters[0]
+    named = folder / f"{folder.name}{INTER_SUFFIX}"
+    if named in inters:
+        return named
+    names = ", ".join(p.name for p in inters)
+    raise DataError(f"several '{INTER_SUFFIX}' files ({names}); pass one of them", path=folder)
+
+
+def load_recbole(path: Path, mapping: ColumnMapping | None = None) -> Dataset:
+    """A `.inter` file, or a folder holding `NAME.inter`; `NAME.item` beside it is read too."""
+    validate.require_file(path)
+    if path.is_dir():
+        inter = find_inter(path)
+    elif path.suffix == ITEM_SUFFIX:
+        raise DataError(
+            f"is a RecBole item file; pass the '{INTER_SUFFIX}' file or its folder", path=path
+        )
+    else:
+        inter = path
+    item = inter.with_suffix(ITEM_SUFFIX)
+    catalogue = load_item(item) if item.is_file() else None
+    files = [str(inter)] + ([str(item)] if catalogue is not None else [])
+    return Dataset(
+        load_inter(inter, mapping), catalogue, inter.stem, {"format": "recbole", "files": files}
+    )
