@@ -185,3 +185,39 @@ def test_the_installed_command_prints_one_line_and_no_traceback(tmp_path: Path) 
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert str(missing) in proc.stderr
+
+
+def test_column_mapping_and_sessionisation_of_a_user_log(tmp_path: Path) -> None:
+    # Two users; each visit is 4 clicks a minute apart, visits are 2 hours apart; the last
+    # day holds the final visits, which become the test sessions.
+    rows = ["shopper,sku,when"]
+    day = 86_400
+    for user in ("a", "b"):
+        for visit in range(3):
+            start = visit * (day + 7200)
+            for click in range(4):
+                rows.append(f"{user},p{(visit + click) % 5},{start + 60 * click}")
+    log = tmp_path / "log.csv"
+    log.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out.json"
+    code, stdout, stderr = invoke(
+        "evaluate", "--data", str(log), "--protocol", "next-item", "--models", "pop",
+        "--columns", "user_id=shopper,item_id=sku,timestamp=when", "--session-gap", "30",
+        "--json", str(out),
+    )  # fmt: skip
+    assert code == 0, stdout + stderr
+    report = json.loads(out.read_text())
+    assert report["dataset"]["sessions"] == 6  # 3 visits per user, cut at the 30-minute gap
+    assert report["dataset"]["test_cases"] == 6  # the two last-day sessions, 3 predictions each
+
+
+def test_bad_column_mapping_and_gap(files: tuple[Path, Path]) -> None:
+    train, test = files
+    code, _, stderr = invoke(
+        "evaluate", "--train", str(train), "--test", str(test), "--columns", "itemid"
+    )
+    assert code == 2 and "expected FIELD=COLUMN" in stderr
+    code, _, stderr = invoke(
+        "evaluate", "--train", str(train), "--test", str(test), "--session-gap", "0"
+    )
+    assert code == 2 and "must be positive" in stderr

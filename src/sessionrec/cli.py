@@ -14,8 +14,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from sessionrec import __version__
 from sessionrec.data.download import ML100K_CHECKSUM, ML100K_URL, locate_movielens_100k
-from sessionrec.errors import SessionrecError
+from sessionrec.data.loaders import ColumnMapping
+from sessionrec.errors import ConfigError, SessionrecError
 from sessionrec.eval.experiment import DataOptions, parse_protocol, parse_ties, prepare, run
+from sessionrec.eval.metrics import TiePolicy
+from sessionrec.eval.protocols import PreparedEvaluation, ProtocolName
 from sessionrec.eval.report import EvaluationReport
 from sessionrec.models.registry import MODELS, parse_model_list
 
@@ -30,6 +33,8 @@ stdout = Console()
 stderr = Console(stderr=True)
 
 DEMO_MODELS = "pop,sr,sknn,vsknn"
+
+JsonOption = Annotated[Path | None, typer.Option("--json", help="Write results as JSON here.")]
 
 
 @contextmanager
@@ -58,6 +63,16 @@ def progress_bars() -> tuple[Progress, Callable[[str, int], Callable[[int], None
         return lambda n: progress.advance(task, n)
 
     return progress, factory
+
+
+def evaluate_and_show(
+    prepared: PreparedEvaluation, names: list[str], ties: TiePolicy, json_path: Path | None
+) -> None:
+    """Run the models with progress bars, print the table, write the JSON if asked."""
+    progress, factory = progress_bars()
+    with progress:
+        report = run(prepared, names, ties=ties, progress=factory)
+    show(report, json_path)
 
 
 def show(report: EvaluationReport, json_path: Path | None) -> None:
@@ -111,21 +126,32 @@ def evaluate(
     test_days: Annotated[
         float, typer.Option(help="With --data under next-item: days at the end that form the test.")
     ] = 1.0,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write results as JSON here.")
+    columns: Annotated[
+        str | None,
+        typer.Option(help="Column mapping for generic files, e.g. 'item_id=sku,timestamp=when'."),
     ] = None,
+    session_gap: Annotated[
+        float, typer.Option(help="Minutes of inactivity that end a session (user logs).")
+    ] = 30.0,
+    json_out: JsonOption = None,
 ) -> None:
     """Train and evaluate models under one of the peers' protocols, and print the table."""
     with user_errors():
         chosen = parse_protocol(protocol)
         tie_policy = parse_ties(ties)
         names = parse_model_list(models)
-        options = DataOptions(data, train, test, format, test_days * 86_400.0)
-        prepared = prepare(chosen, options)
-        progress, factory = progress_bars()
-        with progress:
-            report = run(prepared, names, ties=tie_policy, progress=factory)
-        show(report, json_out)
+        if session_gap <= 0 or test_days <= 0:
+            raise ConfigError("--session-gap and --test-days must be positive")
+        options = DataOptions(
+            data,
+            train,
+            test,
+            format,
+            test_days * 86_400.0,
+            ColumnMapping.parse(columns) if columns else None,
+            session_gap * 60.0,
+        )
+        evaluate_and_show(prepare(chosen, options), names, tie_policy, json_out)
 
 
 @app.command()
@@ -144,9 +170,7 @@ def demo(
     checksum: Annotated[
         str, typer.Option(help="Expected digest of the archive, 'sha256:HEX' or 'md5:HEX'.")
     ] = ML100K_CHECKSUM,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write results as JSON here.")
-    ] = None,
+    json_out: JsonOption = None,
 ) -> None:
     """Find (or download) MovieLens-100K and compare the baselines under leave-one-out."""
     with user_errors():
@@ -155,11 +179,8 @@ def demo(
             data, download=download, url=url, checksum=checksum, console=stderr
         )
         stdout.print(f"MovieLens-100K: {folder}", highlight=False)
-        prepared = prepare(parse_protocol("leave-one-out"), DataOptions(data=folder))
-        progress, factory = progress_bars()
-        with progress:
-            report = run(prepared, names, progress=factory)
-        show(report, json_out)
+        prepared = prepare(ProtocolName.LEAVE_ONE_OUT, DataOptions(data=folder))
+        evaluate_and_show(prepared, names, TiePolicy.PESSIMISTIC, json_out)
 
 
 def main() -> None:

@@ -6,8 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sessionrec.data.loaders import FORMATS, load_interactions
-from sessionrec.data.sessions import sessionize
+from sessionrec.data.loaders import FORMATS, ColumnMapping, load_interactions
+from sessionrec.data.sessions import DEFAULT_GAP_SECONDS, sessionize
 from sessionrec.data.splits import DAY_SECONDS, temporal_session_split
 from sessionrec.errors import ConfigError, unknown_choice
 from sessionrec.eval.metrics import TiePolicy
@@ -35,6 +35,10 @@ class DataOptions:
     format: str = "auto"
     test_seconds: float = DAY_SECONDS
     """For --data under next-item: sessions ending in this last stretch of time are test."""
+    columns: ColumnMapping | None = None
+    """Which source column holds which field, for generic files with unusual names."""
+    session_gap: float = DEFAULT_GAP_SECONDS
+    """Inactivity (seconds) that ends a session, for logs that have users but no sessions."""
 
 
 def parse_protocol(name: str) -> ProtocolName:
@@ -71,17 +75,19 @@ def prepare(protocol: ProtocolName, options: DataOptions) -> PreparedEvaluation:
                 "leave-one-out splits one log by itself: use --data PATH, not --train/--test"
             )
         return prepare_next_item(
-            load_interactions(options.train, fmt), load_interactions(options.test, fmt)
+            load_interactions(options.train, fmt, options.columns),
+            load_interactions(options.test, fmt, options.columns),
+            options.session_gap,
         )
     if options.data is None:
         raise ConfigError("no data given: use --data PATH, or --train FILE --test FILE")
-    interactions = load_interactions(options.data, fmt)
+    interactions = load_interactions(options.data, fmt, options.columns)
     if protocol is ProtocolName.LEAVE_ONE_OUT:
         return prepare_leave_one_out(interactions)
     if not interactions.has_sessions:
-        interactions = sessionize(interactions)
+        interactions = sessionize(interactions, options.session_gap)
     train, test = temporal_session_split(interactions, options.test_seconds)
-    return prepare_next_item(train, test)
+    return prepare_next_item(train, test, options.session_gap)
 
 
 def run(

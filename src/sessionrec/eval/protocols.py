@@ -26,7 +26,7 @@ from sessionrec.data.schema import (
     Interactions,
     event_type_codes,
 )
-from sessionrec.data.sessions import sessionize
+from sessionrec.data.sessions import DEFAULT_GAP_SECONDS, sessionize
 from sessionrec.data.splits import leave_one_out, sort_sequences
 from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
 from sessionrec.errors import DataError
@@ -113,10 +113,15 @@ def _session_arrays(
     )
 
 
-def prepare_next_item(train: Interactions, test: Interactions) -> PreparedEvaluation:
-    """Cases for the next-item protocol from given train and test logs."""
-    train = sort_sequences(_with_sessions(train), SESSION_ID)
-    test = sort_sequences(_with_sessions(test), SESSION_ID)
+def prepare_next_item(
+    train: Interactions, test: Interactions, session_gap: float = DEFAULT_GAP_SECONDS
+) -> PreparedEvaluation:
+    """Cases for the next-item protocol from given train and test logs.
+
+    Logs without session ids are cut into sessions at inactivity gaps of `session_gap` s.
+    """
+    train = sort_sequences(_with_sessions(train, session_gap), SESSION_ID)
+    test = sort_sequences(_with_sessions(test, session_gap), SESSION_ID)
     vocab = Vocabulary(train.item_ids())
     frame = test.frame
     known = frame[ITEM_ID].map(vocab.__contains__).to_numpy(dtype=bool)
@@ -209,8 +214,8 @@ def _as_sessions(interactions: Interactions, key: str) -> Interactions:
     return interactions.replace(frame)
 
 
-def _with_sessions(interactions: Interactions) -> Interactions:
+def _with_sessions(interactions: Interactions, gap_seconds: float) -> Interactions:
     """User logs without sessions are cut into sessions by an inactivity gap."""
     if interactions.has_sessions or not len(interactions):
         return interactions
-    return sessionize(interactions)
+    return sessionize(interactions, gap_seconds)
