@@ -11,8 +11,10 @@ import pytest
 from sessionrec.data.schema import Interactions, normalise_events
 from sessionrec.data.vocab import UNKNOWN_INDEX
 from sessionrec.errors import DataError
-from sessionrec.models.base import Recommender, SessionBatch
+from sessionrec.models.base import ModelConfig, Recommender, SessionBatch
+from sessionrec.models.gru4rec import GRU4RecConfig
 from sessionrec.models.registry import MODELS, build_model
+from sessionrec.models.transformer import TransformerConfig
 
 
 def synthetic_sessions(n_sessions: int = 60, seed: int = 7) -> Interactions:
@@ -29,9 +31,22 @@ def synthetic_sessions(n_sessions: int = 60, seed: int = 7) -> Interactions:
     return Interactions(normalise_events(frame))
 
 
-@pytest.fixture(params=sorted(MODELS))
+QUICK_CONFIGS: dict[str, ModelConfig] = {
+    # Enough epochs to learn the ring, few enough to keep the suite fast.
+    "transformer": TransformerConfig(
+        epochs=40, patience=40, embedding_size=32, dropout=0.1, learning_rate=5e-3, progress=False
+    ),
+    "gru4rec": GRU4RecConfig(
+        epochs=30, patience=30, embedding_size=32, dropout=0.0, learning_rate=1e-2, progress=False
+    ),
+}
+
+
+@pytest.fixture(params=sorted(MODELS), scope="module")
 def fitted(request: pytest.FixtureRequest) -> Recommender:
-    return build_model(request.param).fit(synthetic_sessions())
+    name = request.param
+    model = MODELS[name](QUICK_CONFIGS[name]) if name in QUICK_CONFIGS else build_model(name)
+    return model.fit(synthetic_sessions())
 
 
 def test_scores_have_one_finite_row_per_session(fitted: Recommender) -> None:
@@ -50,14 +65,16 @@ def test_empty_session_gives_a_finite_row(fitted: Recommender) -> None:
 def test_unknown_items_are_ignored(fitted: Recommender) -> None:
     known = fitted.score(SessionBatch.of([0, 1]))
     with_unknown = fitted.score(SessionBatch.of([0, UNKNOWN_INDEX, 1, UNKNOWN_INDEX]))
-    np.testing.assert_allclose(with_unknown, known)
+    np.testing.assert_allclose(with_unknown, known, rtol=1e-5, atol=1e-5)
 
 
 def test_batch_equals_single(fitted: Recommender) -> None:
     sessions = [[0, 1], [5], [3, 4, 3], [11, 0]]
     together = fitted.score(SessionBatch.of(*sessions))
     for row, session in zip(together, sessions, strict=True):
-        np.testing.assert_allclose(row, fitted.score(SessionBatch.of(session))[0])
+        np.testing.assert_allclose(
+            row, fitted.score(SessionBatch.of(session))[0], rtol=1e-5, atol=1e-5
+        )
 
 
 def test_save_and_load_give_identical_scores(fitted: Recommender, tmp_path: Path) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sessionrec.data.loaders import FORMATS, ColumnMapping, load_interactions
+from sessionrec.data.loaders import FORMATS, ColumnMapping, load_dataset, load_interactions
 from sessionrec.data.sessions import DEFAULT_GAP_SECONDS, sessionize
 from sessionrec.data.splits import DAY_SECONDS, temporal_session_split
 from sessionrec.errors import ConfigError, unknown_choice
@@ -81,13 +81,15 @@ def prepare(protocol: ProtocolName, options: DataOptions) -> PreparedEvaluation:
         )
     if options.data is None:
         raise ConfigError("no data given: use --data PATH, or --train FILE --test FILE")
-    interactions = load_interactions(options.data, fmt, options.columns)
+    dataset = load_dataset(options.data, fmt, options.columns)
+    interactions = dataset.interactions
     if protocol is ProtocolName.LEAVE_ONE_OUT:
-        return prepare_leave_one_out(interactions)
+        return replace(prepare_leave_one_out(interactions), catalogue=dataset.catalogue)
     if not interactions.has_sessions:
         interactions = sessionize(interactions, options.session_gap)
     train, test = temporal_session_split(interactions, options.test_seconds)
-    return prepare_next_item(train, test, options.session_gap)
+    prepared = prepare_next_item(train, test, options.session_gap)
+    return replace(prepared, catalogue=dataset.catalogue)
 
 
 def run(

@@ -23,6 +23,7 @@ from sessionrec.data.schema import (
     EVENT_TYPE,
     ITEM_ID,
     SESSION_ID,
+    Catalogue,
     Interactions,
     event_type_codes,
 )
@@ -96,6 +97,8 @@ class PreparedEvaluation:
     test_cases: EvalCases
     valid: Interactions | None = None
     stats: dict[str, int] = field(default_factory=dict)
+    catalogue: Catalogue | None = None
+    """Item text and features, for models that read them (never targets or events)."""
 
 
 def _session_arrays(

@@ -72,7 +72,7 @@ def fit_and_evaluate(
 ) -> ModelResult:
     """Fit on the protocol's training data, then score its test cases."""
     started = time.perf_counter()
-    model.fit(prepared.train, valid=prepared.valid)
+    model.fit(prepared.train, prepared.catalogue, prepared.valid)
     trained = time.perf_counter()
     metrics = evaluate_model(
         model,

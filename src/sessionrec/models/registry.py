@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from sessionrec.errors import unknown_choice
 from sessionrec.models.base import Recommender
+from sessionrec.models.gru4rec import GRU4Rec
 from sessionrec.models.knn import SessionKNN, VectorSessionKNN
 from sessionrec.models.pop import Pop
 from sessionrec.models.rules import SequentialRules
+from sessionrec.models.transformer import SessionTransformer
 
 MODELS: dict[str, type[Recommender]] = {
-    cls.name: cls for cls in (Pop, SessionKNN, VectorSessionKNN, SequentialRules)
+    cls.name: cls
+    for cls in (Pop, SessionKNN, VectorSessionKNN, SequentialRules, GRU4Rec, SessionTransformer)
 }
 
 

@@ -1,0 +1,130 @@
+"""Training sequences for neural models: windows, padding and validation cases."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from sessionrec.data.schema import SESSION_ID, TIMESTAMP, Interactions
+from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
+from sessionrec.eval.metrics import MetricAccumulator
+from sessionrec.models.base import Recommender, SessionBatch, encode_event_types, encode_sessions
+
+VALIDATION_METRIC = "NDCG@10"
+"""What early stopping maximises: the headline metric of both protocols."""
+
+
+def split_sequences(
+    train: Interactions, vocab: Vocabulary
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per training session: item indices and event-type codes (unknown items dropped)."""
+    items, offsets = encode_sessions(train, vocab)
+    types = encode_event_types(train)
+    seqs, seq_types = [], []
+    for start, stop in itertools.pairwise(offsets):
+        chunk = items[start:stop]
+        keep = chunk != UNKNOWN_INDEX
+        seqs.append(chunk[keep])
+        seq_types.append(types[start:stop][keep])
+    return seqs, seq_types
+
+
+def training_windows(
+    sequences: list[np.ndarray], types: list[np.ndarray], max_length: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every position of every sequence as a next-item target, in windows of `max_length`.
+
+    Windows are cut from the end of each sequence, so the most recent events get the most
+    context. Returns left-padded inputs (pad = -1), their event types and targets (-1 pad),
+    each of shape (windows, max_length).
+    """
+    inputs, input_types, targets = [], [], []
+    for seq, codes in zip(sequences, types, strict=True):
+        end = len(seq)
+        while end >= 2:
+            start = max(0, end - max_length - 1)
+            inputs.append(seq[start : end - 1])
+            input_types.append(codes[start : end - 1])
+            targets.append(seq[start + 1 : end])
+            end = start + 1 if start > 0 else 0
+    return (
+        left_pad(inputs, max_length, UNKNOWN_INDEX),
+        left_pad(input_types, max_length, 0),
+        left_pad(targets, max_length, UNKNOWN_INDEX),
+    )
+
+
+def left_pad(rows: list[np.ndarray], length: int, pad: int) -> np.ndarray:
+    """Rows right-aligned in a (len(rows), length) int64 array; longer rows keep their end."""
+    out = np.full((len(rows), length), pad, dtype=np.int64)
+    for i, row in enumerate(rows):
+        tail = row[-length:]
+        if len(tail):
+            out[i, length - len(tail) :] = tail
+    return out
+
+
+def last_event_cases(valid: Interactions, vocab: Vocabulary) -> tuple[SessionBatch, np.ndarray]:
+    """Validation cases from sequences whose last event is the target to predict."""
+    seqs, types = split_sequences(valid, vocab)
+    kept = [i for i, s in enumerate(seqs) if len(s) >= 2]
+    batch = SessionBatch([seqs[i][:-1] for i in kept], [types[i][:-1] for i in kept])
+    return batch, np.array([seqs[i][-1] for i in kept], dtype=np.int64)
+
+
+def carve_recent_sessions(train: Interactions, share: float) -> tuple[Interactions, Interactions]:
+    """The latest `share` of sessions (by their last event) held out for early stopping.
+
+    Used when a protocol provides no validation split (next-item): the test data is never
+    touched, and validation looks like the test, the most recent sessions.
+    """
+    frame = train.frame
+    ends = frame.groupby(SESSION_ID, sort=False)[TIMESTAMP].max().sort_values(kind="stable")
+    n_valid = max(1, round(len(ends) * share))
+    held = set(ends.index[-n_valid:])
+    is_held = frame[SESSION_ID].isin(held).to_numpy()
+    return train.replace(frame[~is_held]), train.replace(frame[is_held])
+
+
+def next_item_cases(valid: Interactions, vocab: Vocabulary) -> tuple[SessionBatch, np.ndarray]:
+    """Every next event of held-out sessions as a case (the next-item protocol's shape)."""
+    seqs, types = split_sequences(valid, vocab)
+    prefixes, prefix_types, targets = [], [], []
+    for seq, codes in zip(seqs, types, strict=True):
+        for i in range(1, len(seq)):
+            prefixes.append(seq[:i])
+            prefix_types.append(codes[:i])
+            targets.append(seq[i])
+    return SessionBatch(prefixes, prefix_types), np.asarray(targets, dtype=np.int64)
+
+
+def validation_split(
+    train: Interactions, valid: Interactions | None, vocab: Vocabulary, share: float
+) -> tuple[Interactions, SessionBatch, np.ndarray]:
+    """What to fit on, and the cases early stopping scores.
+
+    With the protocol's own validation sequences (leave-one-out) their last events are the
+    cases; without (next-item), the latest `share` of training sessions are held out and
+    every next event in them is a case, as in the test.
+    """
+    if valid is not None:
+        batch, targets = last_event_cases(valid, vocab)
+        return train, batch, targets
+    fit_data, held = carve_recent_sessions(train, share)
+    batch, targets = next_item_cases(held, vocab)
+    return fit_data, batch, targets
+
+
+def validation_score(
+    model: Recommender, batch: SessionBatch, targets: np.ndarray, chunk: int = 1024
+) -> float:
+    """`VALIDATION_METRIC` of the model on validation cases, scored in chunks."""
+    accumulator = MetricAccumulator(model.n_items, ks=(10,))
+    for start in range(0, len(targets), chunk):
+        stop = start + chunk
+        types = None if batch.event_types is None else batch.event_types[start:stop]
+        accumulator.add(
+            model.score(SessionBatch(batch.items[start:stop], types)), targets[start:stop]
+        )
+    return accumulator.result()[VALIDATION_METRIC]

@@ -1,0 +1,346 @@
+"""The text-fused causal session transformer.
+
+Item vector = ID embedding + adapter(frozen language-model text vector). A GPT-style stack
+reads the session's item vectors plus position and event-type embeddings; the output at the
+last position, dotted with every item vector, scores the next item. Trained with full
+softmax cross-entropy at every position (the loss of gSASRec / SASRec-CE, which beats the
+original one-negative BCE by a wide margin).
+
+ID dropout zeroes an item's ID part at random during training, so the text path alone
+learns to stand for an item; an item never seen in training has a zero ID part and is
+scored through its text.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Self
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+
+from sessionrec.data.schema import Catalogue, EventType, Interactions
+from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
+from sessionrec.errors import ConfigError
+from sessionrec.models.base import ModelConfig, Recommender, SessionBatch
+from sessionrec.models.sequences import (
+    left_pad,
+    split_sequences,
+    training_windows,
+    validation_score,
+    validation_split,
+)
+from sessionrec.text.features import item_text_vectors
+from sessionrec.text.template import DEFAULT_TEMPLATE
+from sessionrec.train.trainer import Trainer, TrainOptions, TrainResult
+
+N_EVENT_TYPES = len(EventType)
+
+
+@dataclass(frozen=True)
+class TransformerConfig(ModelConfig):
+    """Options of the session transformer (defaults chosen on validation splits)."""
+
+    embedding_size: int = 64
+    n_layers: int = 2
+    n_heads: int = 2
+    dropout: float = 0.2
+    max_length: int = 50
+    """Most recent events the model reads."""
+    use_ids: bool = True
+    """Learn an embedding per item id (off: text only)."""
+    use_text: bool = True
+    """Add the adapter over the item's text vector where text vectors are given."""
+    id_dropout: float = 0.1
+    """Probability of hiding an item's ID part in training (teaches the text path)."""
+    text_encoder: str | None = None
+    """Text encoder spec for `sessionrec.text.load_encoder` (None: the bundled MiniLM)."""
+    text_template: str = DEFAULT_TEMPLATE
+    """How an item's catalogue fields become the text the encoder reads."""
+    epochs: int = 200
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 10
+    seed: int = 0
+    threads: int | None = None
+    max_seconds: float | None = None
+    validation_share: float = 0.1
+    """Without a validation split: share of the latest training sessions held out."""
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.embedding_size % self.n_heads:
+            raise ConfigError("embedding_size must be a multiple of n_heads")
+        if not (self.use_ids or self.use_text):
+            raise ConfigError("switch on at least one of use_ids and use_text")
+        if not 0 <= self.id_dropout < 1 or not 0 <= self.dropout < 1:
+            raise ConfigError("dropout rates must lie in [0, 1)")
+
+    def train_options(self) -> TrainOptions:
+        return TrainOptions(
+            epochs=self.epochs,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            patience=self.patience,
+            seed=self.seed,
+            threads=self.threads,
+            max_seconds=self.max_seconds,
+            progress=self.progress,
+        )
+
+
+class ItemEncoder(nn.Module):
+    """All item vectors: ID embedding (+ adapter over the frozen text vector)."""
+
+    text: torch.Tensor
+    """(n_items, text dim) frozen language-model vectors (text dim 0 without text)."""
+    trained: torch.Tensor
+    """(n_items,) bool: the item occurred in training (only those get an ID part)."""
+
+    def __init__(
+        self, n_items: int, size: int, text: torch.Tensor | None, use_ids: bool, dropout: float
+    ) -> None:
+        super().__init__()
+        self.n_items = n_items
+        self.ids = nn.Embedding(n_items, size) if use_ids else None
+        if self.ids is not None:
+            nn.init.normal_(self.ids.weight, std=0.02)
+        self.register_buffer("text", text if text is not None else torch.zeros(n_items, 0))
+        self.register_buffer("trained", torch.ones(n_items, dtype=torch.bool))
+        self.adapter = (
+            nn.Sequential(
+                nn.Linear(text.shape[1], size),
+                nn.GELU(),
+                nn.Dropout(dropout),
+                nn.Linear(size, size),
+            )
+            if text is not None
+            else None
+        )
+
+    def table(self, id_dropout: float = 0.0) -> torch.Tensor:
+        """(n_items, C) item vectors; items never trained have no ID part."""
+        parts = []
+        if self.ids is not None:
+            keep = self.trained.unsqueeze(1).float()
+            if self.training and id_dropout > 0 and self.adapter is not None:
+                keep = keep * (torch.rand_like(keep) >= id_dropout).float()
+            parts.append(self.ids.weight * keep)
+        if self.adapter is not None:
+            parts.append(self.adapter(self.text))
+        return torch.stack(parts).sum(0)
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: causal self-attention, then an MLP."""
+
+    def __init__(self, size: int, n_heads: int, dropout: float) -> None:
+        super().__init__()
+        self.n_heads = n_heads
+        self.ln1 = nn.LayerNorm(size)
+        self.qkv = nn.Linear(size, 3 * size)
+        self.proj = nn.Linear(size, size)
+        self.ln2 = nn.LayerNorm(size)
+        self.mlp = nn.Sequential(
+            nn.Linear(size, 4 * size), nn.GELU(), nn.Linear(4 * size, size), nn.Dropout(dropout)
+        )
+        self.dropout = dropout
+        self.resid_dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.size()  # batch, time, channels  # noqa: N806
+        q, k, v = self.qkv(self.ln1(x)).split(C, dim=2)
+        # (B, T, C) -> (B, heads, T, C / heads)
+        q, k, v = (t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v))
+        attended = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
+        )
+        attended = attended.transpose(1, 2).contiguous().view(B, T, C)
+        x = x + self.resid_dropout(self.proj(attended))
+        return x + self.mlp(self.ln2(x))
+
+
+class CausalTransformer(nn.Module):
+    """Session encoder: item vectors + positions + event types through causal blocks."""
+
+    def __init__(self, config: TransformerConfig, items: ItemEncoder) -> None:
+        super().__init__()
+        size = config.embedding_size
+        self.config = config
+        self.items = items
+        self.positions = nn.Embedding(config.max_length, size)
+        self.event_types = nn.Embedding(N_EVENT_TYPES, size)
+        self.drop = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(
+            Block(size, config.n_heads, config.dropout) for _ in range(config.n_layers)
+        )
+        self.ln_f = nn.LayerNorm(size)
+        # Small initial weights everywhere (as GPT-2): with torch's N(0, 1) default, position
+        # embeddings would drown the item vectors and training stalls at popularity.
+        for name, parameter in self.named_parameters():
+            if name.startswith("items."):
+                continue
+            if parameter.dim() >= 2:
+                nn.init.normal_(parameter, std=0.02)
+            elif name.endswith("bias"):
+                nn.init.zeros_(parameter)
+
+    def forward(
+        self, items: torch.Tensor, types: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """items, types: (B, T) left-padded with -1 items; targets (B, T), -1 = none.
+
+        Returns (logits, loss): logits (B, n_items) for the last position at inference,
+        (B, T, n_items) when targets are given.
+        """
+        T = items.size(1)  # noqa: N806  # time
+        table = self.items.table(self.config.id_dropout)  # (n_items, C)
+        padding = items < 0
+        x = table[items.clamp(min=0)] * (~padding).unsqueeze(-1)
+        x = x * math.sqrt(x.size(-1)) + self.event_types(types)
+        x = x + self.positions(torch.arange(T, device=items.device))
+        x = self.drop(x)
+        # A position sees itself and the real (non-pad) positions before it.
+        causal = torch.ones(T, T, dtype=torch.bool, device=items.device).tril()
+        visible = (~padding).unsqueeze(1) | torch.eye(T, dtype=torch.bool, device=items.device)
+        mask = (causal & visible).unsqueeze(1)  # (B, 1, T, T)
+        for block in self.blocks:
+            x = block(x, mask)
+        hidden = self.ln_f(x)
+        if targets is None:
+            return hidden[:, -1, :] @ table.T, None
+        # Score only the positions that have a target: padding costs no softmax.
+        has_target = targets >= 0
+        logits = hidden[has_target] @ table.T  # (targets, n_items)
+        logits = logits.masked_fill(~self.items.trained, float("-inf"))
+        loss = F.cross_entropy(logits, targets[has_target])
+        return logits, loss
+
+
+class SessionTransformer(Recommender):
+    """The core model: a causal transformer over text-fused item vectors."""
+
+    name = "transformer"
+    config_class = TransformerConfig
+    config: TransformerConfig
+
+    def __init__(
+        self,
+        config: TransformerConfig | None = None,
+        text_vectors: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        super().__init__(config)
+        self.text_vectors = text_vectors
+        self.net: CausalTransformer | None = None
+        self.training_result = TrainResult()
+
+    # -- fitting ------------------------------------------------------------------------
+
+    def _item_text(self) -> torch.Tensor | None:
+        if not self.config.use_text or not self.text_vectors:
+            return None
+        dim = len(next(iter(self.text_vectors.values())))
+        table = np.zeros((len(self.vocab), dim), dtype=np.float32)
+        for index, item in enumerate(self.vocab.ids):
+            vector = self.text_vectors.get(item)
+            if vector is not None:
+                table[index] = vector
+        return torch.from_numpy(table)
+
+    def fit(
+        self,
+        train: Interactions,
+        catalogue: Catalogue | None = None,
+        valid: Interactions | None = None,
+    ) -> Self:
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
+        if self.text_vectors is None and cfg.use_text and catalogue is not None:
+            self.text_vectors = item_text_vectors(
+                catalogue, cfg.text_encoder, cfg.text_template, show_progress=cfg.progress
+            )
+        extra = list(self.text_vectors) if self.text_vectors and cfg.use_text else []
+        self.vocab = Vocabulary(train.item_ids() + extra)
+        fit_data, valid_batch, valid_targets = validation_split(
+            train, valid, self.vocab, cfg.validation_share
+        )
+        items = ItemEncoder(
+            len(self.vocab), cfg.embedding_size, self._item_text(), cfg.use_ids, cfg.dropout
+        )
+        trained = np.zeros(len(self.vocab), dtype=bool)
+        trained[self.vocab.lookup(train.item_ids())] = True
+        items.trained.copy_(torch.from_numpy(trained))
+        self.net = CausalTransformer(cfg, items)
+
+        seqs, types = split_sequences(fit_data, self.vocab)
+        inputs, input_types, targets = training_windows(seqs, types, cfg.max_length)
+        net = self.net
+
+        def losses(rng: np.random.Generator):  # type: ignore[no-untyped-def]
+            order = rng.permutation(len(inputs))
+            for start in range(0, len(order), cfg.batch_size):
+                rows = order[start : start + cfg.batch_size]
+                _, loss = net(
+                    torch.from_numpy(inputs[rows]),
+                    torch.from_numpy(input_types[rows]),
+                    torch.from_numpy(targets[rows]),
+                )
+                assert loss is not None
+                yield loss
+
+        def validate() -> float:
+            return validation_score(self, valid_batch, valid_targets)
+
+        self.training_result = Trainer(cfg.train_options()).fit(
+            net, losses, validate, "transformer"
+        )
+        return self
+
+    # -- scoring ------------------------------------------------------------------------
+
+    def score(self, sessions: SessionBatch) -> np.ndarray:
+        if self.net is None:
+            raise ConfigError("the transformer is not fitted")
+        n = len(sessions)
+        known = [sessions.known(i) for i in range(n)]
+        types = [
+            (
+                sessions.event_types[i]
+                if sessions.event_types is not None
+                else np.zeros(len(sessions.items[i]), dtype=np.int64)
+            )[np.asarray(sessions.items[i]) != UNKNOWN_INDEX]
+            for i in range(n)
+        ]
+        length = self.config.max_length
+        items = left_pad(known, length, UNKNOWN_INDEX)
+        type_codes = left_pad([t.astype(np.int64) for t in types], length, 0)
+        was_training = self.net.training
+        self.net.eval()
+        with torch.no_grad():
+            logits, _ = self.net(torch.from_numpy(items), torch.from_numpy(type_codes))
+        self.net.train(was_training)
+        scores = logits.numpy().astype(np.float64)
+        scores[[len(k) == 0 for k in known]] = 0.0
+        return scores
+
+    # -- persistence ----------------------------------------------------------------------
+
+    def _state(self) -> dict[str, np.ndarray]:
+        if self.net is None:
+            raise ConfigError("the transformer is not fitted")
+        return {k: v.detach().numpy() for k, v in self.net.state_dict().items()}
+
+    def _restore(self, state: dict[str, np.ndarray]) -> None:
+        cfg = self.config
+        text = state.get("items.text")
+        text_tensor = torch.from_numpy(text) if text is not None and text.shape[1] > 0 else None
+        items = ItemEncoder(
+            len(self.vocab), cfg.embedding_size, text_tensor, cfg.use_ids, cfg.dropout
+        )
+        self.net = CausalTransformer(cfg, items)
+        self.net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()})
+        self.net.eval()

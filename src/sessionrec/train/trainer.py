@@ -1,0 +1,173 @@
+"""The epoch loop every neural model shares.
+
+Nothing here knows about transformers or GRUs (minGPT's trainer is the model): a model
+hands the trainer a torch module, a function that yields loss tensors for one epoch, and a
+validation score (higher is better). The trainer owns the optimiser, early stopping on that
+score, the best weights, the progress bar and the peak-memory log.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import resource
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from sessionrec.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How long and how fast to train; shared names across models."""
+
+    epochs: int = 200
+    """Upper bound on passes over the training data."""
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 10
+    """Epochs without a better validation score before training stops."""
+    min_epochs: int = 1
+    """Epochs to run before early stopping may end training."""
+    seed: int = 0
+    """Seeds weight initialisation, shuffling and dropout; runs with one seed repeat exactly."""
+    threads: int | None = None
+    """Torch intra-op threads (None: torch's default)."""
+    max_seconds: float | None = None
+    """Wall-clock budget; training stops after the epoch that exceeds it."""
+    progress: bool = True
+    """Show a progress bar with loss and validation score."""
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.patience < 1 or self.learning_rate <= 0:
+            raise ConfigError("training needs epochs >= 1, patience >= 1, learning_rate > 0")
+
+
+@dataclass(frozen=True)
+class EpochLog:
+    """One epoch's figures."""
+
+    epoch: int
+    loss: float
+    score: float | None
+    seconds: float
+
+
+@dataclass
+class TrainResult:
+    """What training did: per-epoch log, best epoch and score, peak memory."""
+
+    history: list[EpochLog] = field(default_factory=list)
+    best_epoch: int = 0
+    best_score: float = float("-inf")
+    peak_memory_mb: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        return self.seconds / max(len(self.history), 1)
+
+
+def peak_memory_mb() -> float:
+    """The process's peak resident set size so far (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+class Trainer:
+    """Runs epochs of `losses` on `module`, keeps the weights that validated best."""
+
+    def __init__(self, options: TrainOptions) -> None:
+        self.options = options
+
+    def fit(
+        self,
+        module: torch.nn.Module,
+        losses: Callable[[np.random.Generator], Iterable[torch.Tensor]],
+        validate: Callable[[], float] | None = None,
+        description: str = "training",
+    ) -> TrainResult:
+        """Train until `epochs`, the time budget, or `patience` epochs without improvement.
+
+        `losses(rng)` yields one scalar loss per mini-batch of an epoch; `validate()` scores
+        the module (evaluation mode is set around it). Without `validate`, the last epoch's
+        weights are kept.
+        """
+        opts = self.options
+        if opts.threads is not None:
+            torch.set_num_threads(opts.threads)
+        rng = np.random.default_rng(opts.seed)
+        optimiser = torch.optim.AdamW(
+            module.parameters(), lr=opts.learning_rate, weight_decay=opts.weight_decay
+        )
+        result = TrainResult()
+        best_state = copy.deepcopy(module.state_dict())
+        started = time.perf_counter()
+        stale = 0
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("epoch {task.completed}/{task.total} {task.fields[status]}"),
+            TimeElapsedColumn(),
+            disable=not opts.progress,
+            transient=True,
+        )
+        with progress:
+            task = progress.add_task(description, total=opts.epochs, status="")
+            for epoch in range(1, opts.epochs + 1):
+                epoch_start = time.perf_counter()
+                module.train()
+                total, batches = 0.0, 0
+                for loss in losses(rng):
+                    optimiser.zero_grad(set_to_none=True)
+                    loss.backward()  # type: ignore[no-untyped-call]
+                    optimiser.step()
+                    total += float(loss.detach())
+                    batches += 1
+                mean_loss = total / max(batches, 1)
+                score = None
+                if validate is not None:
+                    module.eval()
+                    with torch.no_grad():
+                        score = float(validate())
+                    if score > result.best_score:
+                        result.best_score, result.best_epoch, stale = score, epoch, 0
+                        best_state = copy.deepcopy(module.state_dict())
+                    else:
+                        stale += 1
+                result.history.append(
+                    EpochLog(epoch, mean_loss, score, time.perf_counter() - epoch_start)
+                )
+                status = f"loss {mean_loss:.4f}" + (
+                    f" valid {score:.4f}" if score is not None else ""
+                )
+                progress.update(task, advance=1, status=status)
+                logger.info("%s epoch %d: %s", description, epoch, status)
+                over_time = (
+                    opts.max_seconds is not None
+                    and time.perf_counter() - started > opts.max_seconds
+                )
+                if over_time or (epoch >= opts.min_epochs and stale >= opts.patience):
+                    break
+        if validate is not None:
+            module.load_state_dict(best_state)
+        else:
+            result.best_epoch = len(result.history)
+        module.eval()
+        result.seconds = time.perf_counter() - started
+        result.peak_memory_mb = peak_memory_mb()
+        logger.info(
+            "%s: best epoch %d (score %.4f), %.1f s, peak memory %.0f MB",
+            description,
+            result.best_epoch,
+            result.best_score,
+            result.seconds,
+            result.peak_memory_mb,
+        )
+        return result

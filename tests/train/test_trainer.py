@@ -1,0 +1,63 @@
+"""The shared training loop: early stopping keeps the best weights, seeds repeat runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import torch
+
+from sessionrec.errors import ConfigError
+from sessionrec.train.trainer import Trainer, TrainOptions
+
+
+def regression_problem(seed: int) -> tuple[torch.nn.Linear, torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(64, 3, generator=generator)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
+    torch.manual_seed(seed)
+    return torch.nn.Linear(3, 1), x, y
+
+
+def test_loss_falls_and_best_weights_are_restored() -> None:
+    module, x, y = regression_problem(0)
+
+    def losses(rng: np.random.Generator) -> Iterator[torch.Tensor]:
+        order = torch.from_numpy(rng.permutation(len(x)))
+        for batch in order.split(16):
+            yield torch.nn.functional.mse_loss(module(x[batch]), y[batch])
+
+    scores = iter([0.1, 0.5, 0.2, 0.3, 0.1, 0.0, 0.0, 0.0])
+    snapshots: list[torch.Tensor] = []
+
+    def validate() -> float:
+        snapshots.append(module.weight.detach().clone())
+        return next(scores)
+
+    options = TrainOptions(epochs=8, patience=3, learning_rate=0.05, progress=False)
+    result = Trainer(options).fit(module, losses, validate)
+    assert result.best_epoch == 2
+    assert len(result.history) == 5  # epochs 3, 4, 5 did not beat epoch 2
+    assert torch.equal(module.weight, snapshots[1])
+    assert result.history[-1].loss < result.history[0].loss
+    assert result.peak_memory_mb > 0
+
+
+def test_same_seed_same_result() -> None:
+    def run() -> torch.Tensor:
+        module, x, y = regression_problem(1)
+
+        def losses(rng: np.random.Generator) -> Iterator[torch.Tensor]:
+            for batch in torch.from_numpy(rng.permutation(len(x))).split(8):
+                yield torch.nn.functional.mse_loss(module(x[batch]), y[batch])
+
+        Trainer(TrainOptions(epochs=3, seed=5, progress=False)).fit(module, losses)
+        return module.weight.detach().clone()
+
+    assert torch.equal(run(), run())
+
+
+def test_bad_options_are_refused() -> None:
+    with pytest.raises(ConfigError):
+        TrainOptions(epochs=0)
