@@ -221,3 +221,26 @@ def test_bad_column_mapping_and_gap(files: tuple[Path, Path]) -> None:
         "evaluate", "--train", str(train), "--test", str(test), "--session-gap", "0"
     )
     assert code == 2 and "must be positive" in stderr
+
+
+def test_cold_items_report_cold_and_warm_targets_apart(tmp_path: Path) -> None:
+    data = tmp_path / "log.csv"
+    rows = ["user_id,item_id,timestamp"]
+    rows += [f"u{u},i{(u + k) % 20},{1000 + k}" for u in range(40) for k in range(6)]
+    data.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "cold.json"
+    code, stdout, stderr = invoke(
+        "evaluate", "--data", str(data), "--protocol", "leave-one-out", "--models", "pop,sr",
+        "--cold-items", "0.25", "--seed", "1", "--json", str(out),
+    )  # fmt: skip
+    assert code == 0, stdout + stderr
+    report = json.loads(out.read_text())
+    assert set(report["results_cold"]) == set(report["results_warm"]) == {"pop", "sr"}
+    assert set(report["results_cold"]["pop"]) >= REQUIRED_KEYS
+    n_cold = report["settings"]["cold_test_cases"]
+    assert 0 < n_cold < 40
+    # Models that know items only by id cannot recommend an item they never saw.
+    assert report["results_cold"]["pop"]["HR@20"] == 0.0
+    whole = report["results"]["pop"]["HR@20"]
+    warm = report["results_warm"]["pop"]["HR@20"]
+    assert whole == pytest.approx(warm * (40 - n_cold) / 40)

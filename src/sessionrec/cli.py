@@ -66,12 +66,17 @@ def progress_bars() -> tuple[Progress, Callable[[str, int], Callable[[int], None
 
 
 def evaluate_and_show(
-    prepared: PreparedEvaluation, names: list[str], ties: TiePolicy, json_path: Path | None
+    prepared: PreparedEvaluation,
+    names: list[str],
+    ties: TiePolicy,
+    json_path: Path | None,
+    cold_items: float = 0.0,
+    seed: int = 0,
 ) -> None:
     """Run the models with progress bars, print the table, write the JSON if asked."""
     progress, factory = progress_bars()
     with progress:
-        report = run(prepared, names, ties=ties, progress=factory)
+        report = run(prepared, names, ties=ties, progress=factory, cold_items=cold_items, seed=seed)
     show(report, json_path)
 
 
@@ -133,6 +138,11 @@ def evaluate(
     session_gap: Annotated[
         float, typer.Option(help="Minutes of inactivity that end a session (user logs).")
     ] = 30.0,
+    cold_items: Annotated[
+        float,
+        typer.Option(help="Share of items removed from training, reported apart (0 = off)."),
+    ] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed for the cold-item draw.")] = 0,
     json_out: JsonOption = None,
 ) -> None:
     """Train and evaluate models under one of the peers' protocols, and print the table."""
@@ -151,7 +161,7 @@ def evaluate(
             ColumnMapping.parse(columns) if columns else None,
             session_gap * 60.0,
         )
-        evaluate_and_show(prepare(chosen, options), names, tie_policy, json_out)
+        evaluate_and_show(prepare(chosen, options), names, tie_policy, json_out, cold_items, seed)
 
 
 @app.command()

@@ -7,8 +7,12 @@ import pandas as pd
 import pytest
 
 from sessionrec.data.schema import Interactions, normalise_events
-from sessionrec.errors import DataError
-from sessionrec.eval.protocols import prepare_leave_one_out, prepare_next_item
+from sessionrec.errors import ConfigError, DataError
+from sessionrec.eval.protocols import (
+    hold_out_cold_items,
+    prepare_leave_one_out,
+    prepare_next_item,
+)
 from sessionrec.eval.runner import evaluate_model, fit_and_evaluate
 from sessionrec.models.base import SessionBatch
 from sessionrec.models.pop import Pop
@@ -96,3 +100,23 @@ def test_a_model_with_another_vocabulary_is_evaluated_on_its_own_indices() -> No
     assert model.vocab.decode(batch.items[0]) == ["a"]
     assert fit_and_evaluate(Pop(), prepared).metrics["HR@10"] == 1.0
     assert isinstance(batch, SessionBatch)
+
+
+def test_cold_items_leave_training_entirely_and_are_reported_apart() -> None:
+    prepared = prepare_leave_one_out(loo_log())
+    split = hold_out_cold_items(prepared, 0.2, seed=3)
+    assert split.cold_items == hold_out_cold_items(prepared, 0.2, seed=3).cold_items
+    assert len(split.cold_items) == round(0.2 * len(prepared.test_cases.vocab))
+    cold = set(split.cold_items)
+    assert not cold & set(split.prepared.train.frame["item_id"])
+    assert split.prepared.valid is not None
+    assert not cold & set(split.prepared.valid.frame["item_id"])
+    targets = prepared.test_cases.vocab.decode(prepared.test_cases.targets)
+    assert split.cold_cases.tolist() == [t in cold for t in targets]
+    # Test cases are untouched: a live session may contain a cold item.
+    assert len(split.prepared.test_cases) == len(prepared.test_cases)
+
+
+def test_cold_share_must_be_a_proper_fraction() -> None:
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        hold_out_cold_items(prepare_leave_one_out(loo_log()), 1.0, seed=0)

@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from sessionrec.data.loaders import FORMATS, ColumnMapping, load_dataset, load_interactions
 from sessionrec.data.sessions import DEFAULT_GAP_SECONDS, sessionize
 from sessionrec.data.splits import DAY_SECONDS, temporal_session_split
@@ -14,6 +16,7 @@ from sessionrec.eval.metrics import TiePolicy
 from sessionrec.eval.protocols import (
     PreparedEvaluation,
     ProtocolName,
+    hold_out_cold_items,
     prepare_leave_one_out,
     prepare_next_item,
 )
@@ -98,18 +101,33 @@ def run(
     *,
     ties: TiePolicy = TiePolicy.PESSIMISTIC,
     progress: ProgressFactory | None = None,
+    cold_items: float = 0.0,
+    seed: int = 0,
 ) -> EvaluationReport:
-    """Fit and evaluate each named model on the prepared protocol."""
+    """Fit and evaluate each named model on the prepared protocol.
+
+    With `cold_items` > 0, that share of items (seeded) is removed from training entirely
+    and the test cases whose target is such an item are also reported apart ("cold"), as
+    are the others ("warm").
+    """
     names = parse_model_list(models) if isinstance(models, str) else list(models)
+    settings: dict[str, object] = {"ties": ties.value}
+    subsets: dict[str, np.ndarray] = {}
+    if cold_items > 0:
+        split = hold_out_cold_items(prepared, cold_items, seed)
+        prepared = split.prepared
+        subsets = {"cold": split.cold_cases, "warm": ~split.cold_cases}
+        settings.update(
+            cold_items=cold_items, seed=seed, n_cold_items=len(split.cold_items),
+            cold_test_cases=int(split.cold_cases.sum()),
+        )  # fmt: skip
     report = EvaluationReport(
-        protocol=prepared.protocol.value,
-        dataset=prepared.stats,
-        settings={"ties": ties.value},
+        protocol=prepared.protocol.value, dataset=prepared.stats, settings=settings
     )
     for name in names:
         on_batch = progress(name, len(prepared.test_cases)) if progress else None
         result: ModelResult = fit_and_evaluate(
-            build_model(name), prepared, ties=ties, on_batch=on_batch
+            build_model(name), prepared, ties=ties, on_batch=on_batch, subsets=subsets
         )
         report.results[name] = result
     return report

@@ -13,7 +13,7 @@ Both rank the target against every item the model knows, seen items included.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
@@ -30,7 +30,7 @@ from sessionrec.data.schema import (
 from sessionrec.data.sessions import DEFAULT_GAP_SECONDS, sessionize
 from sessionrec.data.splits import leave_one_out, sort_sequences
 from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
-from sessionrec.errors import DataError
+from sessionrec.errors import ConfigError, DataError
 from sessionrec.models.base import SessionBatch
 
 LOO_MAX_HISTORY = 50
@@ -55,6 +55,16 @@ class EvalCases:
 
     def __len__(self) -> int:
         return len(self.targets)
+
+    def subset(self, mask: np.ndarray) -> EvalCases:
+        """The cases where `mask` is True (e.g. those whose target is a cold item)."""
+        keep = np.flatnonzero(mask)
+        return EvalCases(
+            self.vocab,
+            [self.prefixes[i] for i in keep],
+            [self.event_types[i] for i in keep],
+            self.targets[keep],
+        )
 
     def batches(
         self, model_vocab: Vocabulary, batch_size: int
@@ -222,3 +232,40 @@ def _with_sessions(interactions: Interactions, gap_seconds: float) -> Interactio
     if interactions.has_sessions or not len(interactions):
         return interactions
     return sessionize(interactions, gap_seconds)
+
+
+@dataclass(frozen=True)
+class ColdStartSplit:
+    """A protocol with some items removed from all training data, and which cases they are."""
+
+    prepared: PreparedEvaluation
+    cold_items: list[str]
+    cold_cases: np.ndarray
+    """Bool per test case: its target is a cold item."""
+
+
+def hold_out_cold_items(prepared: PreparedEvaluation, share: float, seed: int) -> ColdStartSplit:
+    """Remove a seeded random `share` of items from training and validation entirely.
+
+    The test cases stay as the protocol made them (their histories may hold cold items, as
+    a live session would); a model can only score a cold item through its text.
+    """
+    if not 0 < share < 1:
+        raise ConfigError(f"--cold-items must lie strictly between 0 and 1, got {share}")
+    vocab = prepared.test_cases.vocab
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(vocab), size=max(1, round(share * len(vocab))), replace=False)
+    cold_items = vocab.decode(np.sort(chosen))
+    cold = set(cold_items)
+
+    def without_cold(interactions: Interactions) -> Interactions:
+        frame = interactions.frame
+        return interactions.replace(frame[~frame[ITEM_ID].isin(cold)])
+
+    held_out = replace(
+        prepared,
+        train=without_cold(prepared.train),
+        valid=None if prepared.valid is None else without_cold(prepared.valid),
+    )
+    cold_cases = np.isin(prepared.test_cases.targets, chosen)
+    return ColdStartSplit(held_out, cold_items, cold_cases)

@@ -29,20 +29,33 @@ class EvaluationReport:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "protocol": self.protocol,
             "dataset": self.dataset,
             "results": {name: result.to_dict() for name, result in self.results.items()},
-            "settings": self.settings,
-            "sessionrec_version": __version__,
         }
+        # Subsets (results_cold, results_warm) share the keys of "results".
+        subsets = sorted({s for result in self.results.values() for s in result.subsets})
+        for subset in subsets:
+            out[f"results_{subset}"] = {
+                name: {
+                    **result.subsets[subset],
+                    "train_seconds": result.train_seconds,
+                    "eval_seconds": result.eval_seconds,
+                }
+                for name, result in self.results.items()
+                if subset in result.subsets
+            }
+        out["settings"] = self.settings
+        out["sessionrec_version"] = __version__
+        return out
 
     def write_json(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
 
     def table(self) -> Table:
-        """A rich table: one row per model, the headline metrics and timings."""
+        """A rich table: one row per model (and per subset), headline metrics and timings."""
         stats = ", ".join(f"{k} {v:,}" for k, v in self.dataset.items())
         table = Table(title=f"{self.protocol} — {stats}", title_justify="left")
         table.add_column("model")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,6 +27,8 @@ class ModelResult:
     metrics: dict[str, float]
     train_seconds: float
     eval_seconds: float
+    subsets: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Metrics on named subsets of the test cases (cold and warm targets, say)."""
 
     def to_dict(self) -> dict[str, float]:
         return {
@@ -69,17 +71,24 @@ def fit_and_evaluate(
     ks: tuple[int, ...] = DEFAULT_KS,
     ties: TiePolicy = TiePolicy.PESSIMISTIC,
     on_batch: ProgressCallback | None = None,
+    subsets: dict[str, np.ndarray] | None = None,
 ) -> ModelResult:
-    """Fit on the protocol's training data, then score its test cases."""
+    """Fit on the protocol's training data, then score its test cases.
+
+    `subsets` names boolean masks over the test cases to report separately as well.
+    """
     started = time.perf_counter()
     model.fit(prepared.train, prepared.catalogue, prepared.valid)
     trained = time.perf_counter()
+    popularity = train_counts(model, prepared)
     metrics = evaluate_model(
-        model,
-        prepared.test_cases,
-        popularity=train_counts(model, prepared),
-        ks=ks,
-        ties=ties,
-        on_batch=on_batch,
+        model, prepared.test_cases, popularity=popularity, ks=ks, ties=ties, on_batch=on_batch
     )
-    return ModelResult(metrics, trained - started, time.perf_counter() - trained)
+    eval_seconds = time.perf_counter() - trained
+    by_subset = {
+        name: evaluate_model(
+            model, prepared.test_cases.subset(mask), popularity=popularity, ks=ks, ties=ties
+        )
+        for name, mask in (subsets or {}).items()
+    }
+    return ModelResult(metrics, trained - started, eval_seconds, by_subset)
