@@ -13,6 +13,7 @@ from sessionrec.data.vocab import UNKNOWN_INDEX
 from sessionrec.errors import DataError
 from sessionrec.models.base import ModelConfig, Recommender, SessionBatch
 from sessionrec.models.gru4rec import GRU4RecConfig
+from sessionrec.models.hybrid import HybridConfig
 from sessionrec.models.registry import MODELS, build_model
 from sessionrec.models.transformer import TransformerConfig
 
@@ -35,6 +36,13 @@ QUICK_CONFIGS: dict[str, ModelConfig] = {
     # Enough epochs to learn the ring, few enough to keep the suite fast.
     "transformer": TransformerConfig(
         epochs=40, patience=40, embedding_size=32, dropout=0.1, learning_rate=5e-3, progress=False
+    ),
+    "hybrid": HybridConfig(
+        transformer=TransformerConfig(
+            epochs=20, patience=20, embedding_size=32, dropout=0.1, learning_rate=5e-3
+        ),
+        weights=(0.0, 0.5, 1.0),
+        progress=False,
     ),
     "gru4rec": GRU4RecConfig(
         epochs=30, patience=30, embedding_size=32, dropout=0.0, learning_rate=1e-2, progress=False

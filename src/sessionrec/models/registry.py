@@ -5,6 +5,7 @@ from __future__ import annotations
 from sessionrec.errors import unknown_choice
 from sessionrec.models.base import Recommender
 from sessionrec.models.gru4rec import GRU4Rec
+from sessionrec.models.hybrid import Hybrid
 from sessionrec.models.knn import SessionKNN, VectorSessionKNN
 from sessionrec.models.pop import Pop
 from sessionrec.models.rules import SequentialRules
@@ -12,7 +13,15 @@ from sessionrec.models.transformer import SessionTransformer
 
 MODELS: dict[str, type[Recommender]] = {
     cls.name: cls
-    for cls in (Pop, SessionKNN, VectorSessionKNN, SequentialRules, GRU4Rec, SessionTransformer)
+    for cls in (
+        Pop,
+        SessionKNN,
+        VectorSessionKNN,
+        SequentialRules,
+        GRU4Rec,
+        SessionTransformer,
+        Hybrid,
+    )
 }
 
 
