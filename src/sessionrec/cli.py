@@ -20,6 +20,7 @@ from sessionrec.eval.experiment import DataOptions, parse_protocol, parse_ties, 
 from sessionrec.eval.metrics import TiePolicy
 from sessionrec.eval.protocols import PreparedEvaluation, ProtocolName
 from sessionrec.eval.report import EvaluationReport
+from sessionrec.jobs import DEFAULT_TRAIN_MODEL, train_to_artifact
 from sessionrec.models.registry import MODELS, parse_model_list
 
 app = typer.Typer(
@@ -162,6 +163,36 @@ def evaluate(
             session_gap * 60.0,
         )
         evaluate_and_show(prepare(chosen, options), names, tie_policy, json_out, cold_items, seed)
+
+
+@app.command()
+def train(
+    data: Annotated[
+        Path | None, typer.Option(help="The log (file or folder) to learn from.")
+    ] = None,
+    train_file: Annotated[
+        Path | None, typer.Option("--train", help="Same as --data, for a train file.")
+    ] = None,
+    model: Annotated[str, typer.Option(help=f"One of: {', '.join(MODELS)}.")] = DEFAULT_TRAIN_MODEL,
+    out: Annotated[Path, typer.Option(help="Folder for the artifact.")] = Path("artifact"),
+    format: Annotated[str, typer.Option("--format", help="Input format (auto-detected).")] = "auto",
+    columns: Annotated[str | None, typer.Option(help="Column mapping for generic files.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for initialisation and shuffling.")] = 0,
+) -> None:
+    """Train a model on all the data and write an artifact (weights, vocabulary, manifest)."""
+    with user_errors():
+        parse_model_list(model)
+        options = DataOptions(
+            data=data,
+            train=train_file,
+            format=format,
+            columns=ColumnMapping.parse(columns) if columns else None,
+        )
+        fitted, folder = train_to_artifact(options, model, out, seed)
+        stdout.print(
+            f"trained {fitted.name} on {fitted.n_items:,} items; artifact written to {folder}",
+            highlight=False,
+        )
 
 
 @app.command()

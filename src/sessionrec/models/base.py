@@ -15,6 +15,8 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
+from safetensors import SafetensorError
+from safetensors.numpy import load_file, save_file
 
 from sessionrec.data.schema import EVENT_TYPE, ITEM_ID, Catalogue, Interactions, event_type_codes
 from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
@@ -22,7 +24,7 @@ from sessionrec.errors import ConfigError, DataError
 
 CONFIG_FILE = "config.json"
 VOCAB_FILE = "items.json"
-STATE_FILE = "state.npz"
+STATE_FILE = "weights.safetensors"
 
 
 @dataclass(frozen=True)
@@ -108,13 +110,14 @@ class Recommender(ABC):
         """Inverse of `_state`."""
 
     def save(self, path: str | Path) -> None:
-        """Write config, vocabulary and state arrays (no pickle) into a directory."""
+        """Write config, vocabulary and state arrays (safetensors, no pickle) into a folder."""
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         meta = {"model": self.name, "config": self.config.to_dict()}
         (folder / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
         (folder / VOCAB_FILE).write_text(json.dumps(self.vocab.to_list()))
-        np.savez(folder / STATE_FILE, **self._state())  # type: ignore[arg-type]
+        state = {k: np.ascontiguousarray(v) for k, v in self._state().items()}
+        save_file(state, str(folder / STATE_FILE))
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
@@ -123,9 +126,8 @@ class Recommender(ABC):
         try:
             meta = json.loads((folder / CONFIG_FILE).read_text())
             ids = json.loads((folder / VOCAB_FILE).read_text())
-            with np.load(folder / STATE_FILE, allow_pickle=False) as npz:
-                state = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError, KeyError) as exc:
+            state = load_file(str(folder / STATE_FILE))
+        except (OSError, ValueError, KeyError, SafetensorError) as exc:
             raise DataError(f"cannot load model: {exc}", path=folder) from exc
         if meta.get("model") != cls.name:
             raise DataError(f"saved model is {meta.get('model')!r}, not {cls.name!r}", path=folder)

@@ -1,0 +1,106 @@
+"""A trained model bundle on disk: weights, vocabulary, config, and a manifest.
+
+The manifest records what made the bundle (versions, a hash of the training data) and a
+sha256 of every file, so a truncated, edited or mixed-up bundle is refused before anything
+is loaded: no partially loaded model ever serves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sessionrec import __version__
+from sessionrec.data.schema import Interactions
+from sessionrec.errors import DataError
+from sessionrec.models.base import Recommender
+from sessionrec.models.registry import model_class
+
+MANIFEST_FILE = "manifest.json"
+FORMAT_VERSION = 1
+"""Bumped whenever the layout changes; older or newer bundles are refused, not guessed at."""
+
+
+def data_hash(interactions: Interactions) -> str:
+    """sha256 over the events a model was trained on (order, ids, times, types)."""
+    frame = interactions.frame
+    hashed = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+
+def _file_digests(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != MANIFEST_FILE
+    }
+
+
+def _versions() -> dict[str, str]:
+    found = {"sessionrec": __version__, "python": platform.python_version()}
+    for package in ("numpy", "torch", "safetensors"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def save_artifact(
+    model: Recommender, folder: str | Path, train: Interactions, extra: dict[str, Any] | None = None
+) -> Path:
+    """Write the model and its manifest into `folder` (created; an old bundle is replaced)."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MANIFEST_FILE).unlink(missing_ok=True)
+    model.save(out)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "model": model.name,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "versions": _versions(),
+        "data_hash": data_hash(train),
+        "n_items": model.n_items,
+        "files": _file_digests(out),
+        **(extra or {}),
+    }
+    (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+    return out
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    """The manifest, checked against the files beside it."""
+    path = Path(folder)
+    try:
+        manifest: dict[str, Any] = json.loads((path / MANIFEST_FILE).read_text())
+    except FileNotFoundError:
+        raise DataError("not a sessionrec artifact (no manifest.json)", path=path) from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"unreadable manifest.json: {exc}", path=path) from None
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise DataError(
+            f"artifact format {manifest.get('format_version')!r}, this sessionrec reads "
+            f"{FORMAT_VERSION}: retrain with `sessionrec train`",
+            path=path,
+        )
+    expected = manifest.get("files", {})
+    actual = _file_digests(path)
+    for name, digest in expected.items():
+        if name not in actual:
+            raise DataError(f"artifact is incomplete: {name} is missing", path=path)
+        if actual[name] != digest:
+            raise DataError(f"artifact is corrupted: {name} does not match its checksum", path=path)
+    return manifest
+
+
+def load_artifact(folder: str | Path) -> Recommender:
+    """The model in `folder`, after the manifest has vouched for every file."""
+    manifest = read_manifest(folder)
+    return model_class(str(manifest.get("model"))).load(folder)
