@@ -16,14 +16,18 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def readme_commands() -> list[str]:
-    """Every `sessionrec ...` command in the README's bash blocks, continuations joined."""
+    """The README's `sessionrec evaluate` examples that write JSON, continuations joined.
+
+    Those are the quick baseline examples; the neural ones train for minutes and are
+    exercised by the benchmarks instead.
+    """
     blocks = re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.DOTALL)
     commands = []
     for block in blocks:
         joined = re.sub(r"\\\n\s*", " ", block)
         for line in joined.splitlines():
             line = line.split("#", 1)[0].strip()
-            if line.startswith("sessionrec evaluate"):
+            if line.startswith("sessionrec evaluate") and "--json" in line:
                 commands.append(line)
     return commands
 
