@@ -72,3 +72,17 @@ def test_training_records_its_history() -> None:
     assert len(history) == 3
     assert all(h.score is not None for h in history)
     assert model.training_result.peak_memory_mb > 0
+
+
+def test_sampled_softmax_learns_the_same_pairs() -> None:
+    """Above the catalogue-size threshold training switches to logQ-corrected sampling."""
+    config = TransformerConfig(**{**QUICK, "epochs": 40}, sampled_softmax_above=4, n_negatives=8)
+    model = SessionTransformer(config).fit(pairs_log())
+    assert model.net is not None
+    log_q = model.net.items.log_q.numpy()
+    np.testing.assert_allclose(np.exp(log_q[np.isfinite(log_q)]).sum(), 1.0, rtol=1e-5)
+    hits = 0
+    for k in range(8):
+        scores = model.score(SessionBatch([model.vocab.lookup([f"x{k}"])]))[0]
+        hits += model.vocab.ids[int(np.argmax(scores))] == f"y{k}"
+    assert hits >= 7

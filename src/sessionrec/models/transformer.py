@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-from sessionrec.data.schema import Catalogue, EventType, Interactions
+from sessionrec.data.schema import ITEM_ID, Catalogue, EventType, Interactions
 from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
 from sessionrec.errors import ConfigError
 from sessionrec.models.base import ModelConfig, Recommender, SessionBatch
@@ -72,6 +72,10 @@ class TransformerConfig(ModelConfig):
     validation_share: float = 0.1
     """Without a validation split: share of the latest training sessions held out."""
     progress: bool = True
+    sampled_softmax_above: int = 50_000
+    """Catalogue size above which training uses sampled softmax instead of the full one."""
+    n_negatives: int = 2048
+    """Negatives shared by a batch under sampled softmax."""
 
     def __post_init__(self) -> None:
         if self.embedding_size % self.n_heads:
@@ -101,6 +105,8 @@ class ItemEncoder(nn.Module):
     """(n_items, text dim) frozen language-model vectors (text dim 0 without text)."""
     trained: torch.Tensor
     """(n_items,) bool: the item occurred in training (only those get an ID part)."""
+    log_q: torch.Tensor
+    """(n_items,) log-probability of drawing each item as a sampled-softmax negative."""
 
     def __init__(
         self, n_items: int, size: int, text: torch.Tensor | None, use_ids: bool, dropout: float
@@ -112,6 +118,7 @@ class ItemEncoder(nn.Module):
             nn.init.normal_(self.ids.weight, std=0.02)
         self.register_buffer("text", text if text is not None else torch.zeros(n_items, 0))
         self.register_buffer("trained", torch.ones(n_items, dtype=torch.bool))
+        self.register_buffer("log_q", torch.full((n_items,), -math.log(max(n_items, 1))))
         self.adapter = (
             nn.Sequential(
                 nn.Linear(text.shape[1], size),
@@ -216,10 +223,33 @@ class CausalTransformer(nn.Module):
             return hidden[:, -1, :] @ table.T, None
         # Score only the positions that have a target: padding costs no softmax.
         has_target = targets >= 0
-        logits = hidden[has_target] @ table.T  # (targets, n_items)
+        hidden, targets = hidden[has_target], targets[has_target]  # (N, C), (N,)
+        if self.items.n_items > self.config.sampled_softmax_above:
+            return self.sampled_softmax(hidden, targets, table)
+        logits = hidden @ table.T  # (N, n_items)
         logits = logits.masked_fill(~self.items.trained, float("-inf"))
-        loss = F.cross_entropy(logits, targets[has_target])
-        return logits, loss
+        return logits, F.cross_entropy(logits, targets)
+
+    def sampled_softmax(
+        self, hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Cross-entropy against shared negatives drawn by popularity, logQ-corrected.
+
+        With a large catalogue the full softmax costs more than the rest of the model; a few
+        thousand negatives drawn in proportion to popularity^0.75 estimate it, and
+        subtracting log q (Yi et al. 2019) removes the bias toward unpopular items that the
+        sampling would otherwise teach.
+        """
+        log_q = self.items.log_q
+        negatives = torch.multinomial(log_q.exp(), self.config.n_negatives, replacement=True)
+        positive = (hidden * table[targets]).sum(-1, keepdim=True) - log_q[targets].unsqueeze(1)
+        negative = hidden @ table[negatives].T - log_q[negatives]  # (N, negatives)
+        negative = negative.masked_fill(
+            negatives.unsqueeze(0) == targets.unsqueeze(1), float("-inf")
+        )
+        logits = torch.cat([positive, negative], dim=1)
+        zeros = torch.zeros(len(targets), dtype=torch.long, device=targets.device)
+        return logits, F.cross_entropy(logits, zeros)
 
 
 class SessionTransformer(Recommender):
@@ -275,6 +305,7 @@ class SessionTransformer(Recommender):
         trained = np.zeros(len(self.vocab), dtype=bool)
         trained[self.vocab.lookup(train.item_ids())] = True
         items.trained.copy_(torch.from_numpy(trained))
+        items.log_q.copy_(torch.from_numpy(negative_log_probabilities(fit_data, self.vocab)))
         self.net = CausalTransformer(cfg, items)
 
         seqs, types = split_sequences(fit_data, self.vocab)
@@ -345,3 +376,12 @@ class SessionTransformer(Recommender):
         self.net = CausalTransformer(cfg, items)
         self.net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()})
         self.net.eval()
+
+
+def negative_log_probabilities(train: Interactions, vocab: Vocabulary) -> np.ndarray:
+    """log q(item) ∝ 0.75 · log count (items never seen in training are never drawn)."""
+    indices = vocab.lookup(train.frame[ITEM_ID].to_numpy())
+    counts = np.bincount(indices[indices >= 0], minlength=len(vocab)).astype(np.float64)
+    weights = counts**0.75
+    with np.errstate(divide="ignore"):
+        return np.log(weights / weights.sum()).astype(np.float32)
