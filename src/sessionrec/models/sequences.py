@@ -31,23 +31,32 @@ def split_sequences(
 
 
 def training_windows(
-    sequences: list[np.ndarray], types: list[np.ndarray], max_length: int
+    sequences: list[np.ndarray], types: list[np.ndarray], max_length: int, stride: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every position of every sequence as a next-item target, in windows of `max_length`.
 
     Windows are cut from the end of each sequence, so the most recent events get the most
-    context. Returns left-padded inputs (pad = -1), their event types and targets (-1 pad),
-    each of shape (windows, max_length).
+    context. With `stride` < `max_length` windows overlap and each trains only its last
+    `stride` targets (the earliest window trains all of its own), so that every target but
+    a sequence's first few sees at least `max_length - stride` events of context, closer to
+    what it sees at test time. Returns left-padded inputs (pad = -1), their event types and
+    targets (-1 = no target), each of shape (windows, max_length).
     """
+    step = max_length if stride is None else stride
+    if not 0 < step <= max_length:
+        raise ValueError(f"stride must lie in 1..{max_length}, got {step}")
     inputs, input_types, targets = [], [], []
     for seq, codes in zip(sequences, types, strict=True):
         end = len(seq)
         while end >= 2:
             start = max(0, end - max_length - 1)
+            window_targets = seq[start + 1 : end].copy()
+            if start > 0 and end - step - 1 > start:
+                window_targets[: end - step - 1 - start] = UNKNOWN_INDEX  # trained elsewhere
             inputs.append(seq[start : end - 1])
             input_types.append(codes[start : end - 1])
-            targets.append(seq[start + 1 : end])
-            end = start + 1 if start > 0 else 0
+            targets.append(window_targets)
+            end = end - step if start > 0 else 0
     return (
         left_pad(inputs, max_length, UNKNOWN_INDEX),
         left_pad(input_types, max_length, 0),

@@ -51,6 +51,8 @@ class TransformerConfig(ModelConfig):
     """High, because session data is small and sparse (0.5 beat 0.2 on ml-100k validation)."""
     max_length: int = 50
     """Most recent events the model reads."""
+    window_stride: int | None = None
+    """Training windows overlap by max_length - stride (None: no overlap)."""
     use_ids: bool = True
     """Learn an embedding per item id (off: text only)."""
     use_text: bool = True
@@ -309,7 +311,9 @@ class SessionTransformer(Recommender):
         self.net = CausalTransformer(cfg, items)
 
         seqs, types = split_sequences(fit_data, self.vocab)
-        inputs, input_types, targets = training_windows(seqs, types, cfg.max_length)
+        inputs, input_types, targets = training_windows(
+            seqs, types, cfg.max_length, cfg.window_stride
+        )
         net = self.net
 
         def losses(rng: np.random.Generator):  # type: ignore[no-untyped-def]
