@@ -10,7 +10,7 @@ import pytest
 
 from sessionrec.data.schema import Interactions, normalise_events
 from sessionrec.data.vocab import UNKNOWN_INDEX
-from sessionrec.errors import DataError
+from sessionrec.errors import ConfigError, DataError
 from sessionrec.models.base import ModelConfig, Recommender, SessionBatch
 from sessionrec.models.gru4rec import GRU4RecConfig
 from sessionrec.models.hybrid import HybridConfig
@@ -122,3 +122,12 @@ def test_next_item_on_the_ring_is_ranked_high(fitted: Recommender) -> None:
     places = 2 if fitted.name == "sknn" else 1
     best = np.argsort(-scores, kind="stable")[:places]
     assert "i3" in fitted.vocab.decode(best)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_config_round_trips_and_rejects_unknown_options(name: str) -> None:
+    config_class = MODELS[name].config_class
+    config = QUICK_CONFIGS.get(name, config_class())
+    assert config_class.from_dict(config.to_dict()) == config
+    with pytest.raises(ConfigError, match="unknown option"):
+        config_class.from_dict({**config.to_dict(), "epohcs": 3})

@@ -20,18 +20,19 @@ from torch import nn
 from sessionrec.data.schema import Catalogue, Interactions
 from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
 from sessionrec.errors import ConfigError
-from sessionrec.models.base import ModelConfig, Recommender, SessionBatch
+from sessionrec.models.base import Recommender, SessionBatch
+from sessionrec.models.neural import NeuralConfig
 from sessionrec.models.sequences import (
     left_pad,
     split_sequences,
     validation_score,
     validation_split,
 )
-from sessionrec.train.trainer import Trainer, TrainOptions, TrainResult
+from sessionrec.train.trainer import Trainer, TrainResult
 
 
 @dataclass(frozen=True)
-class GRU4RecConfig(ModelConfig):
+class GRU4RecConfig(NeuralConfig):
     """Options of GRU4Rec; shared names with the transformer where they mean the same."""
 
     embedding_size: int = 128
@@ -43,30 +44,11 @@ class GRU4RecConfig(ModelConfig):
     epochs: int = 100
     batch_size: int = 64
     learning_rate: float = 2e-3
-    weight_decay: float = 0.0
     patience: int = 5
-    seed: int = 0
-    threads: int | None = None
-    max_seconds: float | None = None
-    validation_share: float = 0.1
-    """Without a validation split: share of the latest training sessions held out."""
-    progress: bool = True
 
     def __post_init__(self) -> None:
         if self.embedding_size < 1 or self.batch_size < 1:
             raise ConfigError("GRU4Rec needs embedding_size >= 1 and batch_size >= 1")
-
-    def train_options(self) -> TrainOptions:
-        return TrainOptions(
-            epochs=self.epochs,
-            learning_rate=self.learning_rate,
-            weight_decay=self.weight_decay,
-            patience=self.patience,
-            seed=self.seed,
-            threads=self.threads,
-            max_seconds=self.max_seconds,
-            progress=self.progress,
-        )
 
 
 class GRUNet(nn.Module):

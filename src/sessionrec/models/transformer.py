@@ -25,7 +25,8 @@ from torch import nn
 from sessionrec.data.schema import ITEM_ID, Catalogue, EventType, Interactions
 from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
 from sessionrec.errors import ConfigError
-from sessionrec.models.base import ModelConfig, Recommender, SessionBatch
+from sessionrec.models.base import Recommender, SessionBatch
+from sessionrec.models.neural import NeuralConfig
 from sessionrec.models.sequences import (
     left_pad,
     split_sequences,
@@ -35,13 +36,13 @@ from sessionrec.models.sequences import (
 )
 from sessionrec.text.features import item_text_vectors
 from sessionrec.text.template import DEFAULT_TEMPLATE
-from sessionrec.train.trainer import Trainer, TrainOptions, TrainResult
+from sessionrec.train.trainer import Trainer, TrainResult
 
 N_EVENT_TYPES = len(EventType)
 
 
 @dataclass(frozen=True)
-class TransformerConfig(ModelConfig):
+class TransformerConfig(NeuralConfig):
     """Options of the session transformer (defaults chosen on validation splits)."""
 
     embedding_size: int = 64
@@ -63,17 +64,6 @@ class TransformerConfig(ModelConfig):
     """Text encoder spec for `sessionrec.text.load_encoder` (None: the bundled MiniLM)."""
     text_template: str = DEFAULT_TEMPLATE
     """How an item's catalogue fields become the text the encoder reads."""
-    epochs: int = 200
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.0
-    patience: int = 10
-    seed: int = 0
-    threads: int | None = None
-    max_seconds: float | None = None
-    validation_share: float = 0.1
-    """Without a validation split: share of the latest training sessions held out."""
-    progress: bool = True
     sampled_softmax_above: int = 50_000
     """Catalogue size above which training uses sampled softmax instead of the full one."""
     n_negatives: int = 2048
@@ -86,18 +76,6 @@ class TransformerConfig(ModelConfig):
             raise ConfigError("switch on at least one of use_ids and use_text")
         if not 0 <= self.id_dropout < 1 or not 0 <= self.dropout < 1:
             raise ConfigError("dropout rates must lie in [0, 1)")
-
-    def train_options(self) -> TrainOptions:
-        return TrainOptions(
-            epochs=self.epochs,
-            learning_rate=self.learning_rate,
-            weight_decay=self.weight_decay,
-            patience=self.patience,
-            seed=self.seed,
-            threads=self.threads,
-            max_seconds=self.max_seconds,
-            progress=self.progress,
-        )
 
 
 class ItemEncoder(nn.Module):

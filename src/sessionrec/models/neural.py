@@ -1,0 +1,42 @@
+"""What every neural model's config shares: how it trains, under the same names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sessionrec.models.base import ModelConfig
+from sessionrec.train.trainer import TrainOptions
+
+
+@dataclass(frozen=True)
+class NeuralConfig(ModelConfig):
+    """Training options shared by the transformer and GRU4Rec; models add their own."""
+
+    epochs: int = 200
+    """Upper bound on passes over the training data (early stopping usually ends sooner)."""
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 10
+    """Epochs without a better validation score before training stops."""
+    seed: int = 0
+    threads: int | None = None
+    """Torch threads (None: torch's default)."""
+    max_seconds: float | None = None
+    """Wall-clock training budget."""
+    validation_share: float = 0.1
+    """Without a validation split: share of the latest training sessions held out."""
+    progress: bool = True
+
+    def train_options(self) -> TrainOptions:
+        """The trainer's view of this config."""
+        return TrainOptions(
+            epochs=self.epochs,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            patience=self.patience,
+            seed=self.seed,
+            threads=self.threads,
+            max_seconds=self.max_seconds,
+            progress=self.progress,
+        )
