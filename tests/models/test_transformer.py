@@ -9,6 +9,7 @@ import pytest
 from sessionrec.data.schema import Interactions, normalise_events
 from sessionrec.errors import ConfigError
 from sessionrec.models.base import SessionBatch
+from sessionrec.models.sequences import with_validation
 from sessionrec.models.transformer import SessionTransformer, TransformerConfig
 
 QUICK = {
@@ -86,3 +87,31 @@ def test_sampled_softmax_learns_the_same_pairs() -> None:
         scores = model.score(SessionBatch([model.vocab.lookup([f"x{k}"])]))[0]
         hits += model.vocab.ids[int(np.argmax(scores))] == f"y{k}"
     assert hits >= 7
+
+
+def test_refit_learns_from_validation_events_too() -> None:
+    train = pairs_log()
+    # Validation sequences: a new item z follows y0; it is absent from training.
+    rows = [("v0", "x0", 1000.0), ("v0", "y0", 1001.0), ("v0", "z", 1002.0)]
+    valid = Interactions(
+        normalise_events(pd.DataFrame(rows, columns=["session_id", "item_id", "timestamp"]))
+    )
+    config = TransformerConfig(**{**QUICK, "epochs": 5}, refit=True)
+    model = SessionTransformer(config).fit(train, valid=valid)
+    assert model.training_result.best_epoch >= 1
+    assert model.net is not None
+    # After the refit, an item seen only in validation is a trained item like any other.
+    assert "z" in model.vocab
+    assert bool(model.net.items.trained[model.vocab.index("z")])
+
+
+def test_with_validation_replaces_a_sessions_rows_once() -> None:
+    train = pairs_log(4)
+    rows = [("s1", "x1", 2.0), ("s1", "y1", 3.0), ("s1", "extra", 4.0)]
+    valid = Interactions(
+        normalise_events(pd.DataFrame(rows, columns=["session_id", "item_id", "timestamp"]))
+    )
+    merged = with_validation(train, valid).frame
+    assert merged.groupby("session_id").size().to_dict() == {"s0": 2, "s1": 3, "s2": 2, "s3": 2}
+    assert merged.loc[merged["session_id"] == "s1", "item_id"].tolist() == ["x1", "y1", "extra"]
+    assert with_validation(train, None) is train

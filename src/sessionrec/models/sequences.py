@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pandas as pd
 
 from sessionrec.data.schema import SESSION_ID, TIMESTAMP, Interactions
+from sessionrec.data.splits import sort_sequences
 from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
 from sessionrec.eval.metrics import MetricAccumulator
 from sessionrec.models.base import Recommender, SessionBatch, encode_event_types, encode_sessions
@@ -137,3 +139,16 @@ def validation_score(
             model.score(SessionBatch(batch.items[start:stop], types)), targets[start:stop]
         )
     return accumulator.result()[VALIDATION_METRIC]
+
+
+def with_validation(train: Interactions, valid: Interactions | None) -> Interactions:
+    """Training and validation events together, each session once.
+
+    Validation sequences (leave-one-out) hold the whole history before their target, so
+    they replace their session's training rows; without them, `train` is already whole.
+    """
+    if valid is None:
+        return train
+    held = set(valid.frame[SESSION_ID])
+    rest = train.frame[~train.frame[SESSION_ID].isin(held)]
+    return sort_sequences(train.replace(pd.concat([rest, valid.frame])), SESSION_ID)

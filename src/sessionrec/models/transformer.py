@@ -14,7 +14,8 @@ scored through its text.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Self
 
 import numpy as np
@@ -33,6 +34,7 @@ from sessionrec.models.sequences import (
     training_windows,
     validation_score,
     validation_split,
+    with_validation,
 )
 from sessionrec.text.features import item_text_vectors
 from sessionrec.text.template import DEFAULT_TEMPLATE
@@ -68,6 +70,9 @@ class TransformerConfig(NeuralConfig):
     """Catalogue size above which training uses sampled softmax instead of the full one."""
     n_negatives: int = 2048
     """Negatives shared by a batch under sampled softmax."""
+    refit: bool = False
+    """After early stopping, retrain from scratch on training + validation events for the
+    chosen number of epochs (doubles training time)."""
 
     def __post_init__(self) -> None:
         if self.embedding_size % self.n_heads:
@@ -269,32 +274,61 @@ class SessionTransformer(Recommender):
         valid: Interactions | None = None,
     ) -> Self:
         cfg = self.config
-        torch.manual_seed(cfg.seed)
         if self.text_vectors is None and cfg.use_text and catalogue is not None:
             self.text_vectors = item_text_vectors(
                 catalogue, cfg.text_encoder, cfg.text_template, show_progress=cfg.progress
             )
         extra = list(self.text_vectors) if self.text_vectors and cfg.use_text else []
-        self.vocab = Vocabulary(train.item_ids() + extra)
+        refit_items = valid.item_ids() if valid is not None and cfg.refit else []
+        self.vocab = Vocabulary(train.item_ids() + refit_items + extra)
         fit_data, valid_batch, valid_targets = validation_split(
             train, valid, self.vocab, cfg.validation_share
         )
+
+        def validate() -> float:
+            return validation_score(self, valid_batch, valid_targets)
+
+        self.net = self._new_net(fit_data)
+        self.training_result = Trainer(cfg.train_options()).fit(
+            self.net, self._epoch_losses(self.net, fit_data), validate, "transformer"
+        )
+        if cfg.refit and self.training_result.best_epoch > 0:
+            # Early stopping has chosen how long to train; the events it held out are
+            # not test data, so the final model learns from them too.
+            everything = with_validation(train, valid)
+            self.net = self._new_net(everything)
+            options = replace(cfg.train_options(), epochs=self.training_result.best_epoch)
+            refit = Trainer(options).fit(
+                self.net, self._epoch_losses(self.net, everything), None, "transformer, refit"
+            )
+            self.training_result.seconds += refit.seconds
+            self.training_result.peak_memory_mb = refit.peak_memory_mb
+        return self
+
+    def _new_net(self, data: Interactions) -> CausalTransformer:
+        """A freshly initialised network (seeded) for items as they occur in `data`."""
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
         items = ItemEncoder(
             len(self.vocab), cfg.embedding_size, self._item_text(), cfg.use_ids, cfg.dropout
         )
         trained = np.zeros(len(self.vocab), dtype=bool)
-        trained[self.vocab.lookup(train.item_ids())] = True
+        trained[self.vocab.lookup(data.item_ids())] = True
         items.trained.copy_(torch.from_numpy(trained))
-        items.log_q.copy_(torch.from_numpy(negative_log_probabilities(fit_data, self.vocab)))
-        self.net = CausalTransformer(cfg, items)
+        items.log_q.copy_(torch.from_numpy(negative_log_probabilities(data, self.vocab)))
+        return CausalTransformer(cfg, items)
 
-        seqs, types = split_sequences(fit_data, self.vocab)
+    def _epoch_losses(
+        self, net: CausalTransformer, data: Interactions
+    ) -> Callable[[np.random.Generator], Iterator[torch.Tensor]]:
+        """One epoch over `data`'s training windows in shuffled mini-batches."""
+        cfg = self.config
+        seqs, types = split_sequences(data, self.vocab)
         inputs, input_types, targets = training_windows(
             seqs, types, cfg.max_length, cfg.window_stride
         )
-        net = self.net
 
-        def losses(rng: np.random.Generator):  # type: ignore[no-untyped-def]
+        def losses(rng: np.random.Generator) -> Iterator[torch.Tensor]:
             order = rng.permutation(len(inputs))
             for start in range(0, len(order), cfg.batch_size):
                 rows = order[start : start + cfg.batch_size]
@@ -306,13 +340,7 @@ class SessionTransformer(Recommender):
                 assert loss is not None
                 yield loss
 
-        def validate() -> float:
-            return validation_score(self, valid_batch, valid_targets)
-
-        self.training_result = Trainer(cfg.train_options()).fit(
-            net, losses, validate, "transformer"
-        )
-        return self
+        return losses
 
     # -- scoring ------------------------------------------------------------------------
 
