@@ -21,7 +21,7 @@ from sessionrec.data.schema import Catalogue, Interactions
 from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
 from sessionrec.errors import ConfigError
 from sessionrec.models.base import Recommender, SessionBatch
-from sessionrec.models.neural import NeuralConfig
+from sessionrec.models.neural import NeuralConfig, load_module_arrays, module_arrays
 from sessionrec.models.sequences import (
     left_pad,
     split_sequences,
@@ -131,12 +131,11 @@ class GRU4Rec(Recommender):
     def _state(self) -> dict[str, np.ndarray]:
         if self.net is None:
             raise ConfigError("gru4rec is not fitted")
-        return {k: v.detach().numpy() for k, v in self.net.state_dict().items()}
+        return module_arrays(self.net)
 
     def _restore(self, state: dict[str, np.ndarray]) -> None:
         self.net = GRUNet(len(self.vocab), self.config.embedding_size, self.config.dropout)
-        self.net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()})
-        self.net.eval()
+        load_module_arrays(self.net, state)
 
 
 def session_parallel_losses(

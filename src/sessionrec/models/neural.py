@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import torch
+
 from sessionrec.models.base import ModelConfig
 from sessionrec.train.trainer import TrainOptions
 
@@ -40,3 +43,14 @@ class NeuralConfig(ModelConfig):
             max_seconds=self.max_seconds,
             progress=self.progress,
         )
+
+
+def module_arrays(module: torch.nn.Module) -> dict[str, np.ndarray]:
+    """A torch module's state as numpy arrays (what `Recommender.save` writes)."""
+    return {name: value.detach().numpy() for name, value in module.state_dict().items()}
+
+
+def load_module_arrays(module: torch.nn.Module, state: dict[str, np.ndarray]) -> None:
+    """Inverse of `module_arrays`; leaves the module in evaluation mode."""
+    module.load_state_dict({name: torch.from_numpy(np.array(v)) for name, v in state.items()})
+    module.eval()

@@ -27,7 +27,7 @@ from sessionrec.data.schema import ITEM_ID, Catalogue, EventType, Interactions
 from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
 from sessionrec.errors import ConfigError
 from sessionrec.models.base import Recommender, SessionBatch
-from sessionrec.models.neural import NeuralConfig
+from sessionrec.models.neural import NeuralConfig, load_module_arrays, module_arrays
 from sessionrec.models.sequences import (
     left_pad,
     split_sequences,
@@ -374,7 +374,7 @@ class SessionTransformer(Recommender):
     def _state(self) -> dict[str, np.ndarray]:
         if self.net is None:
             raise ConfigError("the transformer is not fitted")
-        return {k: v.detach().numpy() for k, v in self.net.state_dict().items()}
+        return module_arrays(self.net)
 
     def _restore(self, state: dict[str, np.ndarray]) -> None:
         cfg = self.config
@@ -384,8 +384,7 @@ class SessionTransformer(Recommender):
             len(self.vocab), cfg.embedding_size, text_tensor, cfg.use_ids, cfg.dropout
         )
         self.net = CausalTransformer(cfg, items)
-        self.net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()})
-        self.net.eval()
+        load_module_arrays(self.net, state)
 
 
 def negative_log_probabilities(train: Interactions, vocab: Vocabulary) -> np.ndarray:
