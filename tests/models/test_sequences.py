@@ -8,6 +8,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sessionrec.models.base import SessionBatch
 from sessionrec.models.sequences import training_windows
 
 
@@ -41,3 +42,14 @@ def test_overlapping_windows_give_late_targets_long_context() -> None:
         for position in np.flatnonzero(row_targets >= 0):
             context = (row_inputs[: position + 1] >= 0).sum()
             assert context >= 5 or row_targets[position] <= 5
+
+
+def test_known_types_follow_the_known_items() -> None:
+    batch = SessionBatch(
+        [np.array([3, -1, 5]), np.array([-1])],
+        [np.array([1, 2, 4], dtype=np.int8), np.array([6], dtype=np.int8)],
+    )
+    assert batch.known(0).tolist() == [3, 5]
+    assert batch.known_types(0).tolist() == [1, 4]
+    assert batch.known_types(1).tolist() == []
+    assert SessionBatch.of([7, -1, 8]).known_types(0).tolist() == [0, 0]

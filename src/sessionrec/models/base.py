@@ -50,6 +50,13 @@ class SessionBatch:
         seq = self.items[i]
         return seq[seq != UNKNOWN_INDEX]
 
+    def known_types(self, i: int) -> np.ndarray:
+        """Event-type codes parallel to `known(i)` (all views when no types were given)."""
+        seq = np.asarray(self.items[i])
+        if self.event_types is None:
+            return np.zeros(int((seq != UNKNOWN_INDEX).sum()), dtype=np.int64)
+        return np.asarray(self.event_types[i], dtype=np.int64)[seq != UNKNOWN_INDEX]
+
 
 @dataclass(frozen=True)
 class ModelConfig:

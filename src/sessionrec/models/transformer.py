@@ -349,17 +349,9 @@ class SessionTransformer(Recommender):
             raise ConfigError("the transformer is not fitted")
         n = len(sessions)
         known = [sessions.known(i) for i in range(n)]
-        types = [
-            (
-                sessions.event_types[i]
-                if sessions.event_types is not None
-                else np.zeros(len(sessions.items[i]), dtype=np.int64)
-            )[np.asarray(sessions.items[i]) != UNKNOWN_INDEX]
-            for i in range(n)
-        ]
         length = self.config.max_length
         items = left_pad(known, length, UNKNOWN_INDEX)
-        type_codes = left_pad([t.astype(np.int64) for t in types], length, 0)
+        type_codes = left_pad([sessions.known_types(i) for i in range(n)], length, 0)
         was_training = self.net.training
         self.net.eval()
         with torch.no_grad():
