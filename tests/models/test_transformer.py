@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -115,3 +117,51 @@ def test_with_validation_replaces_a_sessions_rows_once() -> None:
     assert merged.groupby("session_id").size().to_dict() == {"s0": 2, "s1": 3, "s2": 2, "s3": 2}
     assert merged.loc[merged["session_id"] == "s1", "item_id"].tolist() == ["x1", "y1", "extra"]
     assert with_validation(train, None) is train
+
+
+def test_scores_are_session_vectors_dot_item_vectors() -> None:
+    model = SessionTransformer(TransformerConfig(**QUICK), text_vectors=text_vectors())
+    model.fit(pairs_log())
+    batch = SessionBatch([model.vocab.lookup(["x1", "y1"]), model.vocab.lookup(["x2"])])
+    expected = model.session_vectors(batch) @ model.item_vectors().T
+    np.testing.assert_allclose(model.score(batch), expected, rtol=1e-5, atol=1e-6)
+    assert model.session_vectors(SessionBatch.of([])).tolist() == [[0.0] * 32]
+
+
+def test_text_in_item_space_matches_an_untrained_item() -> None:
+    vectors = text_vectors()
+    model = SessionTransformer(TransformerConfig(**QUICK), text_vectors=vectors)
+    model.fit(pairs_log())
+    projected = model.text_to_item_space(vectors["y_new"][None, :])
+    np.testing.assert_allclose(
+        projected[0], model.item_vectors()[model.vocab.index("y_new")], rtol=1e-5, atol=1e-6
+    )
+    with pytest.raises(ConfigError, match="shape"):
+        model.text_to_item_space(np.zeros((1, 3), dtype=np.float32))
+
+
+def test_added_items_are_recommendable_at_once_and_survive_save(tmp_path: Path) -> None:
+    vectors = text_vectors()
+    model = SessionTransformer(TransformerConfig(**QUICK, use_ids=False), text_vectors=vectors)
+    model.fit(pairs_log())
+    n_before = model.n_items
+    model.add_items(["brand_new"], vectors["y5"][None, :])
+    assert model.n_items == n_before + 1
+    scores = model.score(SessionBatch([model.vocab.lookup(["x5"])]))[0]
+    assert scores[model.vocab.index("brand_new")] == pytest.approx(
+        scores[model.vocab.index("y5")], rel=1e-5
+    )
+    model.save(tmp_path / "m")
+    loaded = SessionTransformer.load(tmp_path / "m")
+    np.testing.assert_allclose(
+        loaded.score(SessionBatch([loaded.vocab.lookup(["x5"])])), scores[None, :], rtol=1e-5
+    )
+    with pytest.raises(ConfigError, match="text vectors"):
+        model.add_items(["a", "b"], vectors["y5"][None, :])
+
+
+def test_the_embedding_interface_needs_text_for_text_operations() -> None:
+    model = SessionTransformer(TransformerConfig(**QUICK)).fit(pairs_log())
+    assert not model.has_text
+    with pytest.raises(ConfigError, match="without item text"):
+        model.text_to_item_space(np.zeros((1, 16), dtype=np.float32))

@@ -190,8 +190,15 @@ class CausalTransformer(nn.Module):
         Returns (logits, loss): logits (B, n_items) for the last position at inference,
         (B, T, n_items) when targets are given.
         """
-        T = items.size(1)  # noqa: N806  # time
         table = self.items.table(self.config.id_dropout)  # (n_items, C)
+        hidden = self.encode(items, types, table)
+        if targets is None:
+            return hidden[:, -1, :] @ table.T, None
+        return self._score_targets(hidden, targets, table)
+
+    def encode(self, items: torch.Tensor, types: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) hidden states; position t has read the session up to and including t."""
+        T = items.size(1)  # noqa: N806  # time
         padding = items < 0
         x = table[items.clamp(min=0)] * (~padding).unsqueeze(-1)
         x = x * math.sqrt(x.size(-1)) + self.event_types(types)
@@ -203,9 +210,11 @@ class CausalTransformer(nn.Module):
         mask = (causal & visible).unsqueeze(1)  # (B, 1, T, T)
         for block in self.blocks:
             x = block(x, mask)
-        hidden = self.ln_f(x)
-        if targets is None:
-            return hidden[:, -1, :] @ table.T, None
+        return self.ln_f(x)
+
+    def _score_targets(
+        self, hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         # Score only the positions that have a target: padding costs no softmax.
         has_target = targets >= 0
         hidden, targets = hidden[has_target], targets[has_target]  # (N, C), (N,)
@@ -345,21 +354,109 @@ class SessionTransformer(Recommender):
     # -- scoring ------------------------------------------------------------------------
 
     def score(self, sessions: SessionBatch) -> np.ndarray:
+        scores = (self.session_vectors(sessions) @ self.item_vectors().T).astype(np.float64)
+        scores[[len(sessions.known(i)) == 0 for i in range(len(sessions))]] = 0.0
+        return scores
+
+    # -- the embedding space, for the interactive engine ---------------------------------
+    # Scores are dot products of a session vector and item vectors; the engine adjusts
+    # the session vector (requests, feedback) and searches items in this space directly.
+
+    def _fitted_net(self) -> CausalTransformer:
         if self.net is None:
             raise ConfigError("the transformer is not fitted")
+        return self.net
+
+    def session_vectors(self, sessions: SessionBatch) -> np.ndarray:
+        """(B, C) float32: what each session asks for (zeros for a session with no known item)."""
+        net = self._fitted_net()
         n = len(sessions)
-        known = [sessions.known(i) for i in range(n)]
         length = self.config.max_length
-        items = left_pad(known, length, UNKNOWN_INDEX)
+        items = left_pad([sessions.known(i) for i in range(n)], length, UNKNOWN_INDEX)
         type_codes = left_pad([sessions.known_types(i) for i in range(n)], length, 0)
-        was_training = self.net.training
-        self.net.eval()
+        was_training = net.training
+        net.eval()
         with torch.no_grad():
-            logits, _ = self.net(torch.from_numpy(items), torch.from_numpy(type_codes))
-        self.net.train(was_training)
-        scores = logits.numpy().astype(np.float64)
-        scores[[len(k) == 0 for k in known]] = 0.0
-        return scores
+            table = net.items.table()
+            hidden = net.encode(torch.from_numpy(items), torch.from_numpy(type_codes), table)
+        net.train(was_training)
+        out = hidden[:, -1, :].numpy().astype(np.float32)
+        out[(items < 0).all(axis=1)] = 0.0
+        return out
+
+    def item_vectors(self) -> np.ndarray:
+        """(n_items, C) float32 item vectors, in vocabulary order."""
+        net = self._fitted_net()
+        was_training = net.training
+        net.eval()
+        with torch.no_grad():
+            table = net.items.table().numpy().astype(np.float32)
+        net.train(was_training)
+        return table
+
+    @property
+    def has_text(self) -> bool:
+        """Whether items are read through language-model text vectors."""
+        return self._fitted_net().items.adapter is not None
+
+    def text_to_item_space(self, text_vectors: np.ndarray) -> np.ndarray:
+        """(m, C): language-model vectors (of items or of a typed request) as item vectors.
+
+        Through the adapter alone, as for an item never seen in training.
+        """
+        net = self._fitted_net()
+        adapter = net.items.adapter
+        if adapter is None:
+            raise ConfigError("this transformer was trained without item text")
+        vectors = np.asarray(text_vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != net.items.text.shape[1]:
+            raise ConfigError(
+                f"text vectors must have shape (m, {net.items.text.shape[1]}), got {vectors.shape}"
+            )
+        was_training = adapter.training
+        adapter.eval()
+        with torch.no_grad():
+            out = adapter(torch.from_numpy(vectors)).numpy().astype(np.float32)
+        adapter.train(was_training)
+        return out
+
+    def add_items(self, item_ids: list[str], text_vectors: np.ndarray) -> None:
+        """Make items recommendable at once: new ids get their text as their only part.
+
+        Known ids get their text vector replaced (their learned ID part stays). The
+        vocabulary grows at the end, so existing indices keep their meaning.
+        """
+        net = self._fitted_net()
+        items = net.items
+        if items.adapter is None:
+            raise ConfigError("this transformer was trained without item text")
+        vectors = torch.from_numpy(np.asarray(text_vectors, dtype=np.float32))
+        if vectors.ndim != 2 or vectors.shape != (len(item_ids), items.text.shape[1]):
+            raise ConfigError(
+                f"expected {len(item_ids)} text vectors of size {items.text.shape[1]}, "
+                f"got shape {tuple(vectors.shape)}"
+            )
+        new_rows = [i for i, item in enumerate(item_ids) if item not in self.vocab]
+        for i, item in enumerate(item_ids):
+            if item in self.vocab:
+                items.text[self.vocab.index(item)] = vectors[i]
+        if not new_rows:
+            return
+        self.vocab = Vocabulary(self.vocab.ids + [item_ids[i] for i in new_rows])
+        n_new = len(new_rows)
+        items.text = torch.cat([items.text, vectors[new_rows]])
+        items.trained = torch.cat([items.trained, torch.zeros(n_new, dtype=torch.bool)])
+        items.log_q = torch.cat([items.log_q, torch.full((n_new,), float("-inf"))])
+        if items.ids is not None:
+            grown = nn.Embedding(items.n_items + n_new, items.ids.embedding_dim)
+            with torch.no_grad():
+                grown.weight[: items.n_items] = items.ids.weight
+                grown.weight[items.n_items :] = 0.0
+            items.ids = grown
+        items.n_items += n_new
+        if self.text_vectors is not None:
+            for i in new_rows:
+                self.text_vectors[item_ids[i]] = text_vectors[i]
 
     # -- persistence ----------------------------------------------------------------------
 
