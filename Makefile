@@ -8,7 +8,12 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d
 
 export SESSIONREC_DATA ?= $(abspath $(CURDIR)/../shared/data)
 
-.PHONY: install test test-fast lint typecheck demo bench clean
+.PHONY: install system-deps test test-fast lint typecheck demo bench clean
+
+# Services the tests start themselves (on 127.0.0.1): Redis for the session store, Chromium
+# for the browser test. Debian packages; installed only where missing.
+SYSTEM_PACKAGES := redis-server chromium chromium-driver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -22,7 +27,12 @@ $(STAMP): $(BIN)/python pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-install: $(STAMP)
+install: $(STAMP) system-deps
+
+system-deps:
+	@command -v redis-server >/dev/null && command -v chromium >/dev/null || { \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES); }
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
