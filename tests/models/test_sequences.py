@@ -21,10 +21,12 @@ def test_each_target_once_with_its_true_predecessor(
     lengths: list[int], max_length: int, data: st.DataObject
 ) -> None:
     stride = data.draw(st.integers(1, max_length))
+    seed = data.draw(st.one_of(st.none(), st.integers(0, 1000)))
+    rng = None if seed is None else np.random.default_rng(seed)
     # Item ids encode (sequence, position) so targets can be traced back.
     sequences = [np.arange(n, dtype=np.int64) + 1000 * s for s, n in enumerate(lengths)]
     types = [np.zeros(n, dtype=np.int8) for n in lengths]
-    inputs, _, targets = training_windows(sequences, types, max_length, stride)
+    inputs, _, targets = training_windows(sequences, types, max_length, stride, rng)
     assert inputs.shape == targets.shape
     assert inputs.shape[1] == max_length
     seen = Counter(int(t) for t in targets[targets >= 0])
@@ -42,6 +44,23 @@ def test_overlapping_windows_give_late_targets_long_context() -> None:
         for position in np.flatnonzero(row_targets >= 0):
             context = (row_inputs[: position + 1] >= 0).sum()
             assert context >= 5 or row_targets[position] <= 5
+
+
+def test_random_windows_vary_the_context_of_a_target() -> None:
+    sequence = [np.arange(100, dtype=np.int64)]
+    types = [np.zeros(100, np.int8)]
+    contexts = set()
+    for seed in range(20):
+        inputs, _, targets = training_windows(sequence, types, 10, rng=np.random.default_rng(seed))
+        row, position = np.argwhere(targets == 50)[0]
+        contexts.add(int((inputs[row, : position + 1] >= 0).sum()))
+        last_row, last_position = np.argwhere(targets == 99)[0]
+        assert (inputs[last_row, : last_position + 1] >= 0).sum() == 10  # latest: full context
+    assert len(contexts) > 3
+    short = [np.arange(8, dtype=np.int64)]
+    fixed = training_windows(short, [np.zeros(8, np.int8)], 10)
+    shifted = training_windows(short, [np.zeros(8, np.int8)], 10, rng=np.random.default_rng(0))
+    assert all(np.array_equal(a, b) for a, b in zip(fixed, shifted, strict=True))
 
 
 def test_known_types_follow_the_known_items() -> None:

@@ -30,6 +30,10 @@ class NeuralConfig(ModelConfig):
     validation_share: float = 0.1
     """Without a validation split: share of the latest training sessions held out."""
     progress: bool = True
+    checkpoint_dir: str | None = None
+    """Folder for a training checkpoint after every epoch (None: no checkpoints)."""
+    resume: bool = False
+    """Continue an interrupted training run from the checkpoint in `checkpoint_dir`."""
 
     def train_options(self) -> TrainOptions:
         """The trainer's view of this config."""
@@ -42,6 +46,8 @@ class NeuralConfig(ModelConfig):
             threads=self.threads,
             max_seconds=self.max_seconds,
             progress=self.progress,
+            checkpoint_dir=self.checkpoint_dir,
+            resume=self.resume,
         )
 
 

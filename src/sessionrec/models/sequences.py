@@ -33,7 +33,11 @@ def split_sequences(
 
 
 def training_windows(
-    sequences: list[np.ndarray], types: list[np.ndarray], max_length: int, stride: int | None = None
+    sequences: list[np.ndarray],
+    types: list[np.ndarray],
+    max_length: int,
+    stride: int | None = None,
+    rng: np.random.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every position of every sequence as a next-item target, in windows of `max_length`.
 
@@ -41,8 +45,11 @@ def training_windows(
     context. With `stride` < `max_length` windows overlap and each trains only its last
     `stride` targets (the earliest window trains all of its own), so that every target but
     a sequence's first few sees at least `max_length - stride` events of context, closer to
-    what it sees at test time. Returns left-padded inputs (pad = -1), their event types and
-    targets (-1 = no target), each of shape (windows, max_length).
+    what it sees at test time. With `rng`, each sequence longer than one window gets its
+    window boundaries shifted by a random offset (the first cut trains only the last
+    `offset` targets, with full context before them): across epochs a target is seen with
+    varying context at the cost of non-overlapping windows. Returns left-padded inputs
+    (pad = -1), their event types and targets (-1 = no target), each (windows, max_length).
     """
     step = max_length if stride is None else stride
     if not 0 < step <= max_length:
@@ -50,15 +57,20 @@ def training_windows(
     inputs, input_types, targets = [], [], []
     for seq, codes in zip(sequences, types, strict=True):
         end = len(seq)
+        first_step = step
+        if rng is not None and end - 1 > max_length:
+            first_step = int(rng.integers(1, step + 1))
+        this_step = first_step
         while end >= 2:
             start = max(0, end - max_length - 1)
             window_targets = seq[start + 1 : end].copy()
-            if start > 0 and end - step - 1 > start:
-                window_targets[: end - step - 1 - start] = UNKNOWN_INDEX  # trained elsewhere
+            if start > 0 and end - this_step - 1 > start:
+                window_targets[: end - this_step - 1 - start] = UNKNOWN_INDEX  # trained elsewhere
             inputs.append(seq[start : end - 1])
             input_types.append(codes[start : end - 1])
             targets.append(window_targets)
-            end = end - step if start > 0 else 0
+            end = end - this_step if start > 0 else 0
+            this_step = step
     return (
         left_pad(inputs, max_length, UNKNOWN_INDEX),
         left_pad(input_types, max_length, 0),

@@ -56,6 +56,8 @@ class TransformerConfig(NeuralConfig):
     """Most recent events the model reads."""
     window_stride: int | None = None
     """Training windows overlap by max_length - stride (None: no overlap)."""
+    random_windows: bool = False
+    """Shift each long sequence's window boundaries by a random offset every epoch."""
     use_ids: bool = True
     """Learn an embedding per item id (off: text only)."""
     use_text: bool = True
@@ -359,11 +361,14 @@ class SessionTransformer(Recommender):
         """One epoch over `data`'s training windows in shuffled mini-batches."""
         cfg = self.config
         seqs, types = split_sequences(data, self.vocab)
-        inputs, input_types, targets = training_windows(
-            seqs, types, cfg.max_length, cfg.window_stride
-        )
+        fixed = training_windows(seqs, types, cfg.max_length, cfg.window_stride)
 
         def losses(rng: np.random.Generator) -> Iterator[torch.Tensor]:
+            inputs, input_types, targets = (
+                training_windows(seqs, types, cfg.max_length, cfg.window_stride, rng)
+                if cfg.random_windows
+                else fixed
+            )
             order = rng.permutation(len(inputs))
             for start in range(0, len(order), cfg.batch_size):
                 rows = order[start : start + cfg.batch_size]

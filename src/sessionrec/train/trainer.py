@@ -13,13 +13,15 @@ import logging
 import resource
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sessionrec.errors import ConfigError
+from sessionrec.train.checkpoint import TrainingState, load_checkpoint, save_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +46,16 @@ class TrainOptions:
     """Wall-clock budget; training stops after the epoch that exceeds it."""
     progress: bool = True
     """Show a progress bar with loss and validation score."""
+    checkpoint_dir: str | None = None
+    """Folder for a checkpoint after every epoch (None: none written)."""
+    resume: bool = False
+    """Continue from the checkpoint in `checkpoint_dir` when one is there."""
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.patience < 1 or self.learning_rate <= 0:
             raise ConfigError("training needs epochs >= 1, patience >= 1, learning_rate > 0")
+        if self.resume and self.checkpoint_dir is None:
+            raise ConfigError("resume needs a checkpoint_dir to resume from")
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,19 @@ class Trainer:
         result = TrainResult()
         best_state = copy.deepcopy(module.state_dict())
         started = time.perf_counter()
-        stale = 0
+        stale, first_epoch = 0, 1
+        folder = Path(opts.checkpoint_dir) if opts.checkpoint_dir else None
+        if folder is not None and opts.resume:
+            restored = load_checkpoint(folder, module, optimiser, rng)
+            if restored is not None:
+                saved, best_state = restored
+                first_epoch, stale = saved.epoch + 1, saved.stale
+                if saved.finished:
+                    first_epoch = opts.epochs + 1  # nothing left to run
+                result.best_epoch, result.best_score = saved.best_epoch, saved.best_score
+                result.history = [EpochLog(**entry) for entry in saved.history]
+                started -= saved.seconds
+                logger.info("%s: resumed after epoch %d", description, saved.epoch)
         progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -119,8 +139,10 @@ class Trainer:
             transient=True,
         )
         with progress:
-            task = progress.add_task(description, total=opts.epochs, status="")
-            for epoch in range(1, opts.epochs + 1):
+            task = progress.add_task(
+                description, total=opts.epochs, completed=first_epoch - 1, status=""
+            )
+            for epoch in range(first_epoch, opts.epochs + 1):
                 epoch_start = time.perf_counter()
                 module.train()
                 total, batches = 0.0, 0
@@ -153,7 +175,19 @@ class Trainer:
                     opts.max_seconds is not None
                     and time.perf_counter() - started > opts.max_seconds
                 )
-                if over_time or (epoch >= opts.min_epochs and stale >= opts.patience):
+                stopping = over_time or (epoch >= opts.min_epochs and stale >= opts.patience)
+                if folder is not None:
+                    state = TrainingState(
+                        epoch=epoch,
+                        best_epoch=result.best_epoch,
+                        best_score=result.best_score,
+                        stale=stale,
+                        finished=stopping,
+                        seconds=time.perf_counter() - started,
+                        history=[asdict(entry) for entry in result.history],
+                    )
+                    save_checkpoint(folder, module, optimiser, best_state, state, rng)
+                if stopping:
                     break
         if validate is not None:
             module.load_state_dict(best_state)
