@@ -244,3 +244,30 @@ def test_cold_items_report_cold_and_warm_targets_apart(tmp_path: Path) -> None:
     whole = report["results"]["pop"]["HR@20"]
     warm = report["results_warm"]["pop"]["HR@20"]
     assert whole == pytest.approx(warm * (40 - n_cold) / 40)
+
+
+def test_set_passes_model_options_and_names_mistakes(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    train, test = files
+    out = tmp_path / "results.json"
+    code, stdout, _ = invoke(
+        "evaluate", "--train", str(train), "--test", str(test), "--models", "gru4rec",
+        "--set", "epochs=2", "--set", "gru4rec.embedding_size=16", "--set", "progress=false",
+        "--json", str(out),
+    )  # fmt: skip
+    assert code == 0, stdout
+    report = json.loads(out.read_text())
+    assert report["settings"]["model_settings"] == [
+        "epochs=2", "gru4rec.embedding_size=16", "progress=false"
+    ]  # fmt: skip
+    code, _, stderr = invoke(
+        "evaluate", "--train", str(train), "--test", str(test), "--models", "pop",
+        "--set", "epochs=2",
+    )  # fmt: skip
+    assert code == 2 and "no chosen model (pop) has an option 'epochs'" in stderr
+    code, _, stderr = invoke(
+        "train", "--data", str(train), "--model", "pop", "--out", str(tmp_path / "a"),
+        "--set", "pop.size=3",
+    )  # fmt: skip
+    assert code == 2 and "pop has no option 'size'" in stderr

@@ -22,7 +22,8 @@ from sessionrec.eval.protocols import (
 )
 from sessionrec.eval.report import EvaluationReport
 from sessionrec.eval.runner import ModelResult, fit_and_evaluate
-from sessionrec.models.registry import build_model, parse_model_list
+from sessionrec.models.registry import parse_model_list
+from sessionrec.models.settings import Setting, build_configured, check_settings
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 """Given a model name and the number of cases, a callback advanced by scored cases."""
@@ -103,6 +104,7 @@ def run(
     progress: ProgressFactory | None = None,
     cold_items: float = 0.0,
     seed: int = 0,
+    model_settings: Sequence[Setting] = (),
 ) -> EvaluationReport:
     """Fit and evaluate each named model on the prepared protocol.
 
@@ -111,7 +113,10 @@ def run(
     are the others ("warm").
     """
     names = parse_model_list(models) if isinstance(models, str) else list(models)
+    check_settings(names, model_settings)
     settings: dict[str, object] = {"ties": ties.value}
+    if model_settings:
+        settings["model_settings"] = [s.text for s in model_settings]
     subsets: dict[str, np.ndarray] = {}
     if cold_items > 0:
         split = hold_out_cold_items(prepared, cold_items, seed)
@@ -127,7 +132,11 @@ def run(
     for name in names:
         on_batch = progress(name, len(prepared.test_cases)) if progress else None
         result: ModelResult = fit_and_evaluate(
-            build_model(name), prepared, ties=ties, on_batch=on_batch, subsets=subsets
+            build_configured(name, model_settings),
+            prepared,
+            ties=ties,
+            on_batch=on_batch,
+            subsets=subsets,
         )
         report.results[name] = result
     return report
