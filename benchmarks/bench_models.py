@@ -10,11 +10,9 @@ figure from ../shared/anchors.md, with the training time per epoch and peak memo
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -23,7 +21,7 @@ from bench_baselines import default_data
 from sessionrec.eval.experiment import DataOptions, prepare
 from sessionrec.eval.protocols import PreparedEvaluation, ProtocolName
 from sessionrec.eval.runner import evaluate_model, train_counts
-from sessionrec.models.registry import model_class
+from sessionrec.models.settings import build_configured, parse_settings
 
 PEERS = {
     "ml-100k": {
@@ -38,6 +36,23 @@ PEERS = {
         "VSTAN (best peer)": {"HR@10": 0.6273, "MRR@10": 0.3713, "HR@20": 0.6908, "MRR@20": 0.3759},
     },
 }  # fmt: skip
+
+
+TARGETS = {
+    "ml-100k": {
+        ("transformer", "NDCG@10"): 0.0653,
+        ("transformer", "HR@10"): 0.1166,
+        ("transformer", "peak_memory_mb"): 2048.0,
+    },
+    "rsc15-100k": {
+        ("transformer", "HR@20"): 0.6807,
+        ("transformer", "MRR@20"): 0.3575,
+        ("hybrid", "HR@20"): 0.6908,
+        ("hybrid", "MRR@20"): 0.3759,
+    },
+}
+"""The issue's targets: (model, metric) → bound (at least; at most for time and memory)."""
+LOWER_IS_BETTER = {"fit_seconds", "peak_memory_mb", "seconds_per_epoch"}
 
 
 def load(name: str, data: Path) -> PreparedEvaluation:
@@ -59,18 +74,22 @@ def main() -> int:
     parser.add_argument("--models", default="transformer,gru4rec")
     parser.add_argument("--datasets", default="ml-100k,rsc15-100k")
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--threads", type=int, default=1, help="Torch threads per model.")
+    parser.add_argument(
+        "--set", dest="settings", action="append", default=[], help="Model option, as the CLI's."
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
-    print(f"torch threads: {os.environ.get('OMP_NUM_THREADS', 'default')}")
+    print(f"torch threads: {args.threads}; settings: {args.settings or 'defaults'}")
+    verdicts: list[tuple[str, bool]] = []
     for dataset in args.datasets.split(","):
         prepared = load(dataset, args.data)
         print(f"\n== {dataset} ({prepared.protocol.value}): {prepared.stats}")
         for name in args.models.split(","):
-            cls = model_class(name)
             runs: list[dict[str, float]] = []
             for seed in seeds:
-                config = replace(cls.config_class(), seed=seed, progress=False)  # type: ignore[call-arg]
-                model = cls(config)
+                fixed = [f"seed={seed}", "progress=false", f"threads={args.threads}"]
+                model = build_configured(name, parse_settings([*args.settings, *fixed]))
                 started = time.perf_counter()
                 model.fit(prepared.train, prepared.catalogue, prepared.valid)
                 fit_seconds = time.perf_counter() - started
@@ -98,7 +117,15 @@ def main() -> int:
                     if key in figures
                 )
                 print(f"    {key:18} {statistics.mean(values):9.4f} ± {sd:.4f}   {peers}")
-    return 0
+            for (model_name, key), target in TARGETS.get(dataset, {}).items():
+                if model_name == name:
+                    mean = statistics.mean(r[key] for r in runs)
+                    ok = mean <= target if key in LOWER_IS_BETTER else mean >= target
+                    verdicts.append((f"{dataset} {name} {key}: {mean:.4f} vs {target}", ok))
+    print("\ntargets (means over seeds):")
+    for line, ok in verdicts:
+        print(f"  {line}: {'met' if ok else 'NOT met'}")
+    return 0 if all(ok for _, ok in verdicts) else 1
 
 
 if __name__ == "__main__":
