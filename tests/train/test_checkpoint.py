@@ -46,9 +46,12 @@ def scores_of(module: Noisy) -> Callable[[], float]:
     return lambda: -abs(float(module.linear(probe)) - 0.25)
 
 
-def train(epochs: int, folder: Path | None, resume: bool) -> tuple[Noisy, TrainResult]:
+def train(
+    epochs: int, folder: Path | None, resume: bool, average: float | None = None
+) -> tuple[Noisy, TrainResult]:
     module, losses = problem()
     options = TrainOptions(
+        weight_average=average,
         epochs=epochs,
         patience=50,
         learning_rate=0.05,
@@ -59,11 +62,12 @@ def train(epochs: int, folder: Path | None, resume: bool) -> tuple[Noisy, TrainR
     return module, Trainer(options).fit(module, losses, scores_of(module))
 
 
-def test_resumed_run_equals_an_unbroken_one(tmp_path: Path) -> None:
-    unbroken, unbroken_result = train(6, None, False)
-    train(3, tmp_path, False)  # "interrupted" after epoch 3
+@pytest.mark.parametrize("average", [None, 0.9])
+def test_resumed_run_equals_an_unbroken_one(tmp_path: Path, average: float | None) -> None:
+    unbroken, unbroken_result = train(6, None, False, average)
+    train(3, tmp_path, False, average)  # "interrupted" after epoch 3
     assert (tmp_path / WEIGHTS_FILE).exists() and (tmp_path / STATE_FILE).exists()
-    resumed, resumed_result = train(6, tmp_path, True)
+    resumed, resumed_result = train(6, tmp_path, True, average)
     assert torch.equal(resumed.linear.weight, unbroken.linear.weight)
     assert resumed_result.best_epoch == unbroken_result.best_epoch
     assert [e.loss for e in resumed_result.history] == [e.loss for e in unbroken_result.history]

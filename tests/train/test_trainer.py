@@ -61,3 +61,25 @@ def test_same_seed_same_result() -> None:
 def test_bad_options_are_refused() -> None:
     with pytest.raises(ConfigError):
         TrainOptions(epochs=0)
+
+
+def test_weight_average_is_the_moving_average_of_the_steps() -> None:
+    module, x, y = regression_problem(2)
+    steps: list[torch.Tensor] = []
+
+    def losses(rng: np.random.Generator) -> Iterator[torch.Tensor]:
+        for batch in torch.from_numpy(rng.permutation(len(x))).split(16):
+            yield torch.nn.functional.mse_loss(module(x[batch]), y[batch])
+            # Resumed after the optimiser step (and the average's update) for that batch.
+            steps.append(module.weight.detach().clone())
+
+    expected = module.weight.detach().clone()
+    options = TrainOptions(epochs=2, learning_rate=0.05, progress=False, weight_average=0.8)
+    Trainer(options).fit(module, losses)
+    assert len(steps) == 8
+    for weights in steps:
+        expected = 0.8 * expected + 0.2 * weights
+    assert torch.allclose(module.weight, expected, atol=1e-6)
+    assert not torch.allclose(module.weight, steps[-1])
+    with pytest.raises(ConfigError, match="weight_average"):
+        TrainOptions(weight_average=1.0)

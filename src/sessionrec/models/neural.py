@@ -34,6 +34,8 @@ class NeuralConfig(ModelConfig):
     """Folder for a training checkpoint after every epoch (None: no checkpoints)."""
     resume: bool = False
     """Continue an interrupted training run from the checkpoint in `checkpoint_dir`."""
+    weight_average: float | None = None
+    """Decay of the moving average of weights that is validated and kept (None: off)."""
 
     def train_options(self) -> TrainOptions:
         """The trainer's view of this config."""
@@ -48,6 +50,7 @@ class NeuralConfig(ModelConfig):
             progress=self.progress,
             checkpoint_dir=self.checkpoint_dir,
             resume=self.resume,
+            weight_average=self.weight_average,
         )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -21,6 +21,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from sessionrec.errors import DataError
+
+if TYPE_CHECKING:
+    from sessionrec.train.trainer import WeightAverage
 
 WEIGHTS_FILE = "last.safetensors"
 BEST_FILE = "best.safetensors"
@@ -75,6 +78,7 @@ def save_checkpoint(
     best_state: dict[str, torch.Tensor],
     progress: TrainingState,
     rng: np.random.Generator,
+    average: WeightAverage | None = None,
 ) -> None:
     """Write the checkpoint after an epoch (weights first, the JSON that vouches last)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -82,6 +86,8 @@ def save_checkpoint(
     tensors = {f"module.{k}": v.detach().contiguous() for k, v in module.state_dict().items()}
     tensors |= _flat_optimiser(optimiser_state)
     tensors["torch_rng"] = torch.get_rng_state()
+    if average is not None:
+        tensors |= {f"average.{i}": t.contiguous() for i, t in enumerate(average.shadow)}
     _write_atomically(folder / WEIGHTS_FILE, lambda p: save_file(tensors, str(p)))
     best = {k: v.detach().contiguous() for k, v in best_state.items()}
     _write_atomically(folder / BEST_FILE, lambda p: save_file(best, str(p)))
@@ -96,6 +102,7 @@ def load_checkpoint(
     module: torch.nn.Module,
     optimiser: torch.optim.Optimizer,
     rng: np.random.Generator,
+    average: WeightAverage | None = None,
 ) -> tuple[TrainingState, dict[str, torch.Tensor]] | None:
     """Restore module, optimiser and random states; None when `folder` has no checkpoint.
 
@@ -129,5 +136,11 @@ def load_checkpoint(
             f"the checkpoint belongs to another model or configuration: {exc}", path=folder
         ) from exc
     torch.set_rng_state(tensors["torch_rng"])
+    if average is not None:
+        for i, shadow in enumerate(average.shadow):
+            key = f"average.{i}"
+            if key not in tensors:
+                raise DataError("the checkpoint has no weight average to resume", path=folder)
+            shadow.copy_(tensors[key])
     rng.bit_generator.state = progress.numpy_rng
     return progress, best

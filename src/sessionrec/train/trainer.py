@@ -12,7 +12,8 @@ import copy
 import logging
 import resource
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -50,10 +51,15 @@ class TrainOptions:
     """Folder for a checkpoint after every epoch (None: none written)."""
     resume: bool = False
     """Continue from the checkpoint in `checkpoint_dir` when one is there."""
+    weight_average: float | None = None
+    """Decay of an exponential moving average of the weights, updated every step; the
+    average is what gets validated and kept (None: the raw weights)."""
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.patience < 1 or self.learning_rate <= 0:
             raise ConfigError("training needs epochs >= 1, patience >= 1, learning_rate > 0")
+        if self.weight_average is not None and not 0 < self.weight_average < 1:
+            raise ConfigError("weight_average must lie in (0, 1) (or be None)")
         if self.resume and self.checkpoint_dir is None:
             raise ConfigError("resume needs a checkpoint_dir to resume from")
 
@@ -81,6 +87,45 @@ class TrainResult:
     @property
     def seconds_per_epoch(self) -> float:
         return self.seconds / max(len(self.history), 1)
+
+
+class WeightAverage:
+    """An exponential moving average of a module's parameters (Polyak averaging).
+
+    Averaged weights sit in a flatter region of the loss than the last step's, which
+    generalises better on small, noisy data and makes the validation score, and so early
+    stopping, less jumpy; it costs one multiply-add per parameter per step.
+    """
+
+    def __init__(self, module: torch.nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.parameters = [p for p in module.parameters() if p.requires_grad]
+        self.shadow = [p.detach().clone() for p in self.parameters]
+
+    def update(self) -> None:
+        with torch.no_grad():
+            torch._foreach_lerp_(self.shadow, [p.detach() for p in self.parameters], 1 - self.decay)
+
+    def swap(self) -> None:
+        """Exchange live and averaged weights (twice restores the live ones)."""
+        with torch.no_grad():
+            for live, shadow in zip(self.parameters, self.shadow, strict=True):
+                held = live.detach().clone()
+                live.copy_(shadow)
+                shadow.copy_(held)
+
+
+@contextmanager
+def averaged_weights(average: WeightAverage | None) -> Iterator[None]:
+    """Inside: the module carries the averaged weights (a no-op without an average)."""
+    if average is None:
+        yield
+        return
+    average.swap()
+    try:
+        yield
+    finally:
+        average.swap()
 
 
 def peak_memory_mb() -> float:
@@ -118,9 +163,10 @@ class Trainer:
         best_state = copy.deepcopy(module.state_dict())
         started = time.perf_counter()
         stale, first_epoch = 0, 1
+        average = WeightAverage(module, opts.weight_average) if opts.weight_average else None
         folder = Path(opts.checkpoint_dir) if opts.checkpoint_dir else None
         if folder is not None and opts.resume:
-            restored = load_checkpoint(folder, module, optimiser, rng)
+            restored = load_checkpoint(folder, module, optimiser, rng, average)
             if restored is not None:
                 saved, best_state = restored
                 first_epoch, stale = saved.epoch + 1, saved.stale
@@ -150,19 +196,21 @@ class Trainer:
                     optimiser.zero_grad(set_to_none=True)
                     loss.backward()  # type: ignore[no-untyped-call]
                     optimiser.step()
+                    if average is not None:
+                        average.update()
                     total += float(loss.detach())
                     batches += 1
                 mean_loss = total / max(batches, 1)
                 score = None
                 if validate is not None:
                     module.eval()
-                    with torch.no_grad():
+                    with torch.no_grad(), averaged_weights(average):
                         score = float(validate())
-                    if score > result.best_score:
-                        result.best_score, result.best_epoch, stale = score, epoch, 0
-                        best_state = copy.deepcopy(module.state_dict())
-                    else:
-                        stale += 1
+                        if score > result.best_score:
+                            result.best_score, result.best_epoch, stale = score, epoch, 0
+                            best_state = copy.deepcopy(module.state_dict())
+                        else:
+                            stale += 1
                 result.history.append(
                     EpochLog(epoch, mean_loss, score, time.perf_counter() - epoch_start)
                 )
@@ -186,13 +234,15 @@ class Trainer:
                         seconds=time.perf_counter() - started,
                         history=[asdict(entry) for entry in result.history],
                     )
-                    save_checkpoint(folder, module, optimiser, best_state, state, rng)
+                    save_checkpoint(folder, module, optimiser, best_state, state, rng, average)
                 if stopping:
                     break
         if validate is not None:
             module.load_state_dict(best_state)
         else:
             result.best_epoch = len(result.history)
+            if average is not None:
+                average.swap()  # keep the average
         module.eval()
         result.seconds = time.perf_counter() - started
         result.peak_memory_mb = peak_memory_mb()
