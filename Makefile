@@ -11,8 +11,9 @@ export SESSIONREC_DATA ?= $(abspath $(CURDIR)/../shared/data)
 .PHONY: install system-deps test test-fast lint typecheck demo bench clean
 
 # Services the tests start themselves (on 127.0.0.1): Redis for the session store, Chromium
-# for the browser test. Debian packages; installed only where missing.
-SYSTEM_PACKAGES := redis-server chromium chromium-driver
+# for the browser test; wrk drives the service benchmark. Debian packages; installed only
+# where missing.
+SYSTEM_PACKAGES := redis-server chromium chromium-driver wrk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
@@ -30,7 +31,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP) system-deps
 
 system-deps:
-	@command -v redis-server >/dev/null && command -v chromium >/dev/null || { \
+	@command -v redis-server >/dev/null && command -v chromium >/dev/null && \
+		command -v wrk >/dev/null || { \
 		$(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES); }
 
@@ -47,8 +49,10 @@ test: install lint typecheck
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"
 
+# Trains the transformer once (cached), then serves the web page on http://127.0.0.1:8000;
+# e.g. `make demo DEMO_ARGS="--port 8080"`.
 demo: install
-	$(BIN)/sessionrec demo
+	$(BIN)/sessionrec demo $(DEMO_ARGS)
 
 bench: install
 	$(BIN)/python benchmarks/bench_baselines.py

@@ -1,4 +1,5 @@
-"""`sessionrec demo`: finds or downloads MovieLens-100K, then prints the baselines' table."""
+"""`sessionrec demo`: finds or downloads MovieLens-100K, trains the transformer once into the
+cache and serves it (`--no-serve` stops after that); `--evaluate` prints the baselines' table."""
 
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ def test_demo_downloads_checks_and_evaluates(
     url, checksum = mirror
     out = tmp_path / "demo.json"
     result = CliRunner().invoke(
-        app, ["demo", "--url", url, "--checksum", checksum, "--json", str(out)]
+        app, ["demo", "--evaluate", "--url", url, "--checksum", checksum, "--json", str(out)]
     )
     assert result.exit_code == 0, result.stdout + result.stderr
     assert (isolated / "ml-100k" / "u.data").is_file()
@@ -110,8 +111,33 @@ def test_demo_without_data_and_without_download_says_how_to_proceed(isolated: Pa
 def test_demo_on_the_shared_copy(shared_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "demo.json"
     result = CliRunner().invoke(
-        app, ["demo", "--data", str(shared_data), "--models", "pop", "--json", str(out)]
+        app,
+        ["demo", "--evaluate", "--data", str(shared_data), "--models", "pop", "--json", str(out)],
     )
     assert result.exit_code == 0, result.stdout + result.stderr
     pop = json.loads(out.read_text())["results"]["pop"]
     assert pop["HR@10"] == pytest.approx(0.0498, rel=0.02)
+
+
+@pytest.mark.slow
+def test_demo_trains_the_transformer_once_reuses_it_and_retrains_a_damaged_one(
+    mirror: tuple[str, str], isolated: Path
+) -> None:
+    url, checksum = mirror
+    command = ["demo", "--no-serve", "--url", url, "--checksum", checksum, "--train-seconds", "5"]
+    first = CliRunner().invoke(app, command)
+    assert first.exit_code == 0, first.stdout + first.stderr
+    assert "model (trained)" in first.stdout
+    (artifact,) = (isolated / "artifacts").iterdir()
+    assert (artifact / "manifest.json").is_file()
+    assert (artifact / "catalogue.jsonl").is_file()
+    second = CliRunner().invoke(app, command)
+    assert second.exit_code == 0, second.stdout + second.stderr
+    assert "model (cached)" in second.stdout
+    assert artifact.name in second.stdout.replace("\n", "")
+    (artifact / "manifest.json").write_text("{not json")
+    third = CliRunner().invoke(app, command)
+    assert third.exit_code == 0, third.stdout + third.stderr
+    assert "model (trained)" in third.stdout
+    assert json.loads((artifact / "manifest.json").read_text())["model"] == "transformer"
+    assert [p.name for p in (isolated / "artifacts").iterdir()] == [artifact.name]

@@ -15,15 +15,28 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sessionrec import __version__
-from sessionrec.data.schema import Interactions
+from sessionrec.data.schema import (
+    ATTRIBUTES,
+    CATALOGUE_COLUMNS,
+    CATEGORIES,
+    ITEM_ID,
+    TEXT,
+    TITLE,
+    Catalogue,
+    Interactions,
+    make_catalogue,
+)
 from sessionrec.errors import DataError
 from sessionrec.models.base import Recommender
 from sessionrec.models.registry import model_class
 
 MANIFEST_FILE = "manifest.json"
+CATALOGUE_FILE = "catalogue.jsonl"
+"""Titles, texts, categories and attributes the engine shows and explains with (optional)."""
 FORMAT_VERSION = 1
 """Bumped whenever the layout changes; older or newer bundles are refused, not guessed at."""
 
@@ -53,14 +66,67 @@ def _versions() -> dict[str, str]:
     return found
 
 
+def _json_value(value: Any) -> Any:
+    """A catalogue cell as plain JSON: numpy scalars unwrapped, NaN as null."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_json_value(v) for v in value]
+    return value
+
+
+def write_catalogue(catalogue: Catalogue, path: Path) -> None:
+    """One JSON object per item, in catalogue order (a format any tool can read)."""
+    with path.open("w", encoding="utf-8") as out:
+        for record in catalogue.frame[list(CATALOGUE_COLUMNS)].to_dict("records"):
+            row = {str(k): _json_value(v) for k, v in record.items()}
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def read_catalogue(path: Path) -> Catalogue:
+    """Inverse of `write_catalogue`; a malformed line is a `DataError` naming it."""
+    ids: list[str] = []
+    titles: list[str] = []
+    texts: list[str] = []
+    categories: list[list[str]] = []
+    attributes: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            try:
+                row = json.loads(line)
+                ids.append(str(row[ITEM_ID]))
+                titles.append(str(row.get(TITLE) or ""))
+                texts.append(str(row.get(TEXT) or ""))
+                categories.append([str(c) for c in row.get(CATEGORIES) or []])
+                attributes.append(dict(row.get(ATTRIBUTES) or {}))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise DataError(f"bad catalogue row: {exc}", path=path, line=number) from None
+    return make_catalogue(ids, titles, texts, categories, attributes, source=str(path))
+
+
 def save_artifact(
-    model: Recommender, folder: str | Path, train: Interactions, extra: dict[str, Any] | None = None
+    model: Recommender,
+    folder: str | Path,
+    train: Interactions,
+    extra: dict[str, Any] | None = None,
+    catalogue: Catalogue | None = None,
 ) -> Path:
-    """Write the model and its manifest into `folder` (created; an old bundle is replaced)."""
+    """Write the model and its manifest into `folder` (created; an old bundle is replaced).
+
+    With a catalogue, the bundle carries it too (checksummed like every file), so whatever
+    serves the model can show titles and explain slates without the training data.
+    """
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     (out / MANIFEST_FILE).unlink(missing_ok=True)
+    (out / CATALOGUE_FILE).unlink(missing_ok=True)
     model.save(out)
+    if catalogue is not None:
+        write_catalogue(catalogue, out / CATALOGUE_FILE)
     manifest = {
         "format_version": FORMAT_VERSION,
         "model": model.name,
@@ -104,3 +170,10 @@ def load_artifact(folder: str | Path) -> Recommender:
     """The model in `folder`, after the manifest has vouched for every file."""
     manifest = read_manifest(folder)
     return model_class(str(manifest.get("model"))).load(folder)
+
+
+def load_artifact_catalogue(folder: str | Path) -> Catalogue | None:
+    """The catalogue saved with the model, checked by the manifest; None if it has none."""
+    read_manifest(folder)
+    path = Path(folder) / CATALOGUE_FILE
+    return read_catalogue(path) if path.is_file() else None

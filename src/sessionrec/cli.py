@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,9 @@ from sessionrec.eval.protocols import PreparedEvaluation, ProtocolName
 from sessionrec.eval.report import EvaluationReport
 from sessionrec.jobs import DEFAULT_TRAIN_MODEL, train_to_artifact
 from sessionrec.models.registry import MODELS, parse_model_list
+from sessionrec.models.settings import Setting, check_settings, parse_settings
+from sessionrec.service.demo import DEMO_TRAIN_SECONDS, demo_artifact
+from sessionrec.service.settings import ServiceSettings
 
 app = typer.Typer(
     name="sessionrec",
@@ -36,6 +40,13 @@ stderr = Console(stderr=True)
 DEMO_MODELS = "pop,sr,sknn,vsknn"
 
 JsonOption = Annotated[Path | None, typer.Option("--json", help="Write results as JSON here.")]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Model option [model.]name=value, repeatable (epochs=20, transformer.dropout=0.3).",
+    ),
+]
 
 
 @contextmanager
@@ -73,11 +84,21 @@ def evaluate_and_show(
     json_path: Path | None,
     cold_items: float = 0.0,
     seed: int = 0,
+    model_settings: Sequence[Setting] = (),
 ) -> None:
     """Run the models with progress bars, print the table, write the JSON if asked."""
+    check_settings(names, model_settings)
     progress, factory = progress_bars()
     with progress:
-        report = run(prepared, names, ties=ties, progress=factory, cold_items=cold_items, seed=seed)
+        report = run(
+            prepared,
+            names,
+            ties=ties,
+            progress=factory,
+            cold_items=cold_items,
+            seed=seed,
+            model_settings=model_settings,
+        )
     show(report, json_path)
 
 
@@ -145,9 +166,11 @@ def evaluate(
     ] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed for the cold-item draw.")] = 0,
     json_out: JsonOption = None,
+    set_options: SetOption = None,
 ) -> None:
     """Train and evaluate models under one of the peers' protocols, and print the table."""
     with user_errors():
+        model_settings = parse_settings(set_options or [])
         chosen = parse_protocol(protocol)
         tie_policy = parse_ties(ties)
         names = parse_model_list(models)
@@ -162,7 +185,10 @@ def evaluate(
             ColumnMapping.parse(columns) if columns else None,
             session_gap * 60.0,
         )
-        evaluate_and_show(prepare(chosen, options), names, tie_policy, json_out, cold_items, seed)
+        check_settings(names, model_settings)
+        evaluate_and_show(
+            prepare(chosen, options), names, tie_policy, json_out, cold_items, seed, model_settings
+        )
 
 
 @app.command()
@@ -178,9 +204,11 @@ def train(
     format: Annotated[str, typer.Option("--format", help="Input format (auto-detected).")] = "auto",
     columns: Annotated[str | None, typer.Option(help="Column mapping for generic files.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for initialisation and shuffling.")] = 0,
+    set_options: SetOption = None,
 ) -> None:
     """Train a model on all the data and write an artifact (weights, vocabulary, manifest)."""
     with user_errors():
+        model_settings = parse_settings(set_options or [])
         parse_model_list(model)
         options = DataOptions(
             data=data,
@@ -188,11 +216,60 @@ def train(
             format=format,
             columns=ColumnMapping.parse(columns) if columns else None,
         )
-        fitted, folder = train_to_artifact(options, model, out, seed)
+        fitted, folder = train_to_artifact(options, model, out, seed, model_settings=model_settings)
         stdout.print(
             f"trained {fitted.name} on {fitted.n_items:,} items; artifact written to {folder}",
             highlight=False,
         )
+
+
+@app.command()
+def serve(
+    artifact: Annotated[
+        Path, typer.Option(help="Trained artifact folder (from `sessionrec train`).")
+    ],
+    store: Annotated[
+        str | None,
+        typer.Option(
+            help="Session store: sqlite:///PATH or redis://HOST:PORT/DB "
+            "(default: sessions.db in the user cache)."
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (share the store).")] = 1,
+    threads: Annotated[
+        int, typer.Option(help="Torch/BLAS threads per worker (1 is fastest under load).")
+    ] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+) -> None:
+    """Serve the HTTP API and the web page over a trained artifact."""
+    with user_errors():
+        settings = service_settings(artifact, store, threads)
+        serve_forever(settings, host, port, workers, log_level)
+
+
+def service_settings(artifact: Path, store: str | None, threads: int = 1) -> ServiceSettings:
+    """Settings from the command line, the rest (API key) from the environment."""
+    from_env = ServiceSettings.from_env()
+    return replace(
+        from_env, artifact=artifact, store_url=store or from_env.store_url, threads=threads
+    )
+
+
+def serve_forever(
+    settings: ServiceSettings, host: str, port: int, workers: int, log_level: str
+) -> None:
+    from sessionrec.service.server import serve as run_server
+
+    def announce(address: str) -> None:
+        stdout.print(
+            f"sessionrec is serving on {address}  (web page: {address}/, API: {address}/docs;"
+            " Ctrl-C stops)",
+            highlight=False,
+        )
+
+    run_server(settings, host, port, workers, log_level, announce)
 
 
 @app.command()
@@ -204,24 +281,50 @@ def demo(
     download: Annotated[
         bool, typer.Option(help="Download MovieLens-100K from GroupLens when not found.")
     ] = True,
-    models: Annotated[str, typer.Option(help="Models to compare.")] = DEMO_MODELS,
     url: Annotated[
         str, typer.Option(help="Where to download MovieLens-100K from (a mirror, say).")
     ] = ML100K_URL,
     checksum: Annotated[
         str, typer.Option(help="Expected digest of the archive, 'sha256:HEX' or 'md5:HEX'.")
     ] = ML100K_CHECKSUM,
+    serve: Annotated[
+        bool, typer.Option(help="Start the service and web page (--no-serve: train/check only).")
+    ] = True,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    store: Annotated[
+        str | None, typer.Option(help="Session store URL (default: the user cache).")
+    ] = None,
+    train_seconds: Annotated[
+        float, typer.Option(help="Training budget in seconds when no cached model exists.")
+    ] = DEMO_TRAIN_SECONDS,
+    evaluate: Annotated[
+        bool,
+        typer.Option(
+            "--evaluate", help="Instead of serving, compare the baselines under leave-one-out."
+        ),
+    ] = False,
+    models: Annotated[str, typer.Option(help="Models to compare (with --evaluate).")] = DEMO_MODELS,
     json_out: JsonOption = None,
 ) -> None:
-    """Find (or download) MovieLens-100K and compare the baselines under leave-one-out."""
+    """Find (or download) MovieLens-100K, train the transformer once, serve the web page."""
     with user_errors():
-        names = parse_model_list(models)
+        names = parse_model_list(models) if evaluate else []
         folder = locate_movielens_100k(
             data, download=download, url=url, checksum=checksum, console=stderr
         )
         stdout.print(f"MovieLens-100K: {folder}", highlight=False)
-        prepared = prepare(ProtocolName.LEAVE_ONE_OUT, DataOptions(data=folder))
-        evaluate_and_show(prepared, names, TiePolicy.PESSIMISTIC, json_out)
+        if evaluate:
+            prepared = prepare(ProtocolName.LEAVE_ONE_OUT, DataOptions(data=folder))
+            evaluate_and_show(prepared, names, TiePolicy.PESSIMISTIC, json_out)
+            return
+        if train_seconds <= 0:
+            raise ConfigError("--train-seconds must be positive")
+        artifact, trained = demo_artifact(folder, max_seconds=train_seconds)
+        verb = "trained" if trained else "cached"
+        stdout.print(f"model ({verb}): {artifact}", highlight=False)
+        if serve:
+            serve_forever(service_settings(artifact, store), host, port, 1, "warning")
 
 
 def main() -> None:

@@ -1,0 +1,146 @@
+"""Reasons a person can read for each slate item: which of their items it is like, which
+of their interests it serves, how it matches what they typed.
+
+Computed only for the k items of the slate (one small matrix product), so explaining costs
+next to nothing next to ranking.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sessionrec.data.schema import EventType
+from sessionrec.engine.catalogue import ItemTable
+from sessionrec.engine.feedback import SessionState
+from sessionrec.engine.query import Interest, Reason
+
+WEAK_ANCHOR = 0.5
+"""Below this cosine the closest session item is named only when nothing else explains the
+item (a request match, exploration): a far-fetched likeness is no reason."""
+
+SECOND_ANCHOR_MIN = 0.6
+"""A second session item is named only when it is this close (cosine) too: one clear
+reason reads better than two vague ones."""
+
+MAX_NAMED = 3
+"""Interest members named in an interest reason."""
+
+_VERBS = {
+    EventType.PURCHASE: "bought",
+    EventType.LIKE: "liked",
+    EventType.CART: "put in your cart",
+    EventType.CLICK: "opened",
+    EventType.RATING: "rated",
+    EventType.VIEW: "looked at",
+}
+
+
+@dataclass(frozen=True)
+class SlateContext:
+    """What the reasons of one slate are drawn from."""
+
+    table: ItemTable
+    similarity: np.ndarray
+    state: SessionState
+    interests: Sequence[Interest]
+    request: str | None
+    request_cosines: np.ndarray | None
+    """Cosine of the request to each slate item (None without a request)."""
+    request_reference: float
+    """Mean cosine of the request over the catalogue: above it, an item matches."""
+
+
+def _quote(text: str) -> str:
+    return f"\u201c{text}\u201d"
+
+
+def anchor_reasons(
+    context: SlateContext, rows: np.ndarray, explained: Sequence[bool]
+) -> list[list[Reason]]:
+    """Per slate row: the one or two session items closest to it (`explained`: the row
+    already has another reason, so a weak likeness is left out)."""
+    state = context.state
+    out: list[list[Reason]] = [[] for _ in rows]
+    if not len(state.seen) or not len(rows):
+        return out
+    cosines = context.similarity[rows] @ context.similarity[state.seen].T  # (k, m)
+    order = np.argsort(-cosines, axis=1, kind="stable")[:, :2]
+    for r in range(len(rows)):
+        for rank, col in enumerate(order[r]):
+            cosine = float(cosines[r, col])
+            if rank == 1 and cosine < SECOND_ANCHOR_MIN:
+                break
+            if rank == 0 and explained[r] and cosine < WEAK_ANCHOR:
+                break
+            anchor = int(state.seen[col])
+            kind_of = state.liked_types.get(anchor, EventType.VIEW)
+            verb = _VERBS.get(kind_of, "looked at")
+            kind = "liked" if kind_of in (EventType.LIKE, EventType.PURCHASE) else "similar_to"
+            name = context.table.display_name(anchor)
+            text = f"close to {_quote(name)}, which you {verb}"
+            item_id = context.table.infos[anchor].item_id
+            out[r].append(Reason(kind, text, (item_id,), round(cosine, 4)))
+    return out
+
+
+def slate_reasons(
+    context: SlateContext,
+    rows: np.ndarray,
+    interest_of: Sequence[int | None],
+    explored: Sequence[bool],
+    stats: Sequence[tuple[int, int] | None],
+) -> list[tuple[Reason, ...]]:
+    """All reasons per slate row, most specific first."""
+    leading: list[list[Reason]] = []
+    for r in range(len(rows)):
+        reasons: list[Reason] = []
+        if explored[r]:
+            pos, neg = stats[r] or (0, 0)
+            seen = f"{pos} of {pos + neg} people liked it so far" if pos + neg else "new to most"
+            reasons.append(Reason("explore", f"something to try ({seen})", (), 0.0))
+        if context.request is not None and context.request_cosines is not None:
+            cosine = float(context.request_cosines[r])
+            if cosine > context.request_reference:
+                text = f"matches your request {_quote(context.request)}"
+                reasons.append(Reason("request", text, (), round(cosine, 4)))
+        leading.append(reasons)
+    anchors = anchor_reasons(context, rows, [bool(r) for r in leading])
+    out: list[tuple[Reason, ...]] = []
+    for r in range(len(rows)):
+        reasons = leading[r] + anchors[r]
+        interest = interest_of[r]
+        if interest is not None and len(context.interests) > 1:
+            chosen = context.interests[interest]
+            text = f"for your interest in {chosen.label}"
+            reasons.append(
+                Reason("interest", text, chosen.item_ids[:MAX_NAMED], round(chosen.weight, 4))
+            )
+        if not reasons:
+            reasons.append(Reason("popular", "popular in the catalogue", (), 0.0))
+        out.append(tuple(reasons))
+    return out
+
+
+def interest_label(table: ItemTable, members: np.ndarray, taken: set[str]) -> str:
+    """A short name for an interest: the category that best tells its members apart from
+    the catalogue (shared by at least half of them, weighted by rarity, as tf-idf does), or
+    else the title of its most recent member. Labels in `taken` are not reused."""
+    counts: dict[str, int] = {}
+    for row in members:
+        for category in table.infos[int(row)].categories:
+            counts[category] = counts.get(category, 0) + 1
+    n = len(table)
+    best, best_score = None, 0.0
+    for category, count in counts.items():
+        if count * 2 < len(members) or category in taken:
+            continue
+        score = count * math.log((n + 1) / (table.category_count(category) + 1))
+        if best is None or score > best_score:
+            best, best_score = category, score
+    if best is not None:
+        return best
+    return f"things like {_quote(table.display_name(int(members[-1])))}"

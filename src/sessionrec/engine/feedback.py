@@ -1,0 +1,191 @@
+"""Reading a session's events as the engine acts on them, and the feedback adjustments.
+
+What each event type means here:
+
+- view, click, cart, purchase, like, rating: the item enters the model's sequence with its
+  type (the transformer conditions on it) and counts as seen;
+- like and purchase also pull items that read like it (language-model cosine) up;
+- dislike: the item leaves the sequence (earlier views of it included: the person has
+  since said no), never appears again in the session, and its look-alikes are pushed down;
+- skip (shown, passed over): the item decays, as do items the caller reports as shown.
+
+Scores here are log-preferences in units of the model score's spread (see
+`recommender.py`), so adding `log(f)` multiplies an item's preference by `f`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sessionrec.data.schema import EventType
+from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
+from sessionrec.engine.query import SessionEvent
+
+NEGATIVE_TYPES = frozenset({EventType.DISLIKE, EventType.SKIP})
+"""Events that say 'not this': they never become context for the model."""
+
+LIKED_TYPES = frozenset({EventType.LIKE, EventType.PURCHASE})
+"""Events whose items pull their look-alikes up."""
+
+LOOKALIKE_FLOOR = 0.5
+"""Cosine below which two items do not count as alike. Item texts of one template share
+much wording, so unrelated films already sit at 0.3-0.5 with MiniLM."""
+
+DISLIKE_WEIGHT = 3.0
+"""Push on an item identical in text to a disliked one, in score spreads; falls linearly to
+0 at LOOKALIKE_FLOOR. Three spreads take an item from the top of a slate to well outside it
+(a text cosine of 0.9 gives 2.4), which is what a person means by 'not this kind'."""
+
+LIKE_WEIGHT = 2.0
+"""Pull on an item identical in text to a liked one, in score spreads: weaker than a
+dislike's push, since a like already steers the model through the typed event and should
+not bury the rest of the session, but enough to lift a liked kind by a block of ranks."""
+
+IMPRESSION_DECAY = 0.85
+"""Preference kept per time an item was shown in an earlier slate without being chosen."""
+
+SKIP_DECAY = 0.6
+"""Preference kept per explicit skip: a stronger signal than a mere impression."""
+
+MAX_DECAY = 0.1
+"""Decay never takes an item below this share of its preference: shown often is not
+disliked, and the item may still be the best there is."""
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """A session's events resolved to vocabulary indices and sorted by meaning."""
+
+    sequence: np.ndarray
+    """Indices of the context events, oldest first (what the model reads)."""
+    types: np.ndarray
+    """`EventType.code` per context event."""
+    seen: np.ndarray
+    """Distinct indices with a context event."""
+    liked: np.ndarray
+    """Distinct indices liked or purchased (and not disliked)."""
+    disliked: np.ndarray
+    """Distinct indices disliked: excluded from every slate of the session."""
+    skips: Mapping[int, int]
+    """Index → number of skip events."""
+    unknown: tuple[str, ...]
+    """Event item ids the vocabulary lacks, in order of first appearance."""
+    liked_types: Mapping[int, EventType]
+    """The strongest positive type per seen index (for reason wording)."""
+
+    @property
+    def is_empty(self) -> bool:
+        return len(self.sequence) == 0
+
+
+_STRENGTH = {
+    EventType.PURCHASE: 5,
+    EventType.LIKE: 4,
+    EventType.CART: 3,
+    EventType.CLICK: 2,
+    EventType.RATING: 1,
+    EventType.VIEW: 0,
+}
+
+
+def read_session(events: Sequence[SessionEvent], vocab: Vocabulary) -> SessionState:
+    """Resolve ids, split context from negative feedback, count skips."""
+    indices = vocab.lookup([e.item_id for e in events])
+    unknown: dict[str, None] = {}
+    disliked: set[int] = set()
+    skips: dict[int, int] = {}
+    for event, index in zip(events, indices, strict=True):
+        if index == UNKNOWN_INDEX:
+            unknown.setdefault(event.item_id, None)
+        elif event.type is EventType.DISLIKE:
+            disliked.add(int(index))
+        elif event.type is EventType.SKIP:
+            skips[int(index)] = skips.get(int(index), 0) + 1
+    sequence: list[int] = []
+    types: list[int] = []
+    strongest: dict[int, EventType] = {}
+    for event, index in zip(events, indices, strict=True):
+        i = int(index)
+        if i == UNKNOWN_INDEX or i in disliked or event.type in NEGATIVE_TYPES:
+            continue
+        sequence.append(i)
+        types.append(event.type.code)
+        best = strongest.get(i)
+        if best is None or _STRENGTH.get(event.type, 0) > _STRENGTH.get(best, 0):
+            strongest[i] = event.type
+    liked = [i for i, t in strongest.items() if t in LIKED_TYPES]
+    return SessionState(
+        sequence=np.asarray(sequence, dtype=np.int64),
+        types=np.asarray(types, dtype=np.int64),
+        seen=np.asarray(sorted(strongest), dtype=np.int64),
+        liked=np.asarray(liked, dtype=np.int64),
+        disliked=np.asarray(sorted(disliked), dtype=np.int64),
+        skips=skips,
+        unknown=tuple(unknown),
+        liked_types=strongest,
+    )
+
+
+def lookalike_ramp(cosines: np.ndarray) -> np.ndarray:
+    """0 below LOOKALIKE_FLOOR, rising linearly to 1 at identical text."""
+    return np.clip((cosines - LOOKALIKE_FLOOR) / (1.0 - LOOKALIKE_FLOOR), 0.0, 1.0)
+
+
+def pool_products(matrix: np.ndarray, pool: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """(len(queries), len(pool)) dot products of queries with the pool's rows of `matrix`.
+
+    A pool that covers most of the catalogue is cheaper to compute in full and then index
+    than to copy out row by row.
+    """
+    if 2 * len(pool) >= len(matrix):
+        return (queries @ matrix.T)[:, pool]
+    return queries @ matrix[pool].T
+
+
+def feedback_adjustment(
+    similarity: np.ndarray, pool: np.ndarray, liked: np.ndarray, disliked: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per pool item: (pull toward liked look-alikes, push from disliked look-alikes).
+
+    `similarity` holds every item's unit vector (language-model space where the model has
+    text); only the strongest look-alike counts, so ten liked comedies do not add up to ten
+    pulls. Both are ≥ 0: the score moves by pull − push.
+    """
+    pull = np.zeros(len(pool), dtype=np.float64)
+    push = np.zeros(len(pool), dtype=np.float64)
+    anchors = np.concatenate([liked, disliked])
+    if not len(anchors):
+        return pull, push
+    cosines = pool_products(similarity, pool, similarity[anchors])  # (anchors, pool)
+    ramp = lookalike_ramp(cosines)
+    if len(liked):
+        pull = LIKE_WEIGHT * ramp[: len(liked)].max(axis=0)
+    if len(disliked):
+        push = DISLIKE_WEIGHT * ramp[len(liked) :].max(axis=0)
+    return pull, push
+
+
+def decay_penalty(
+    pool: np.ndarray, impressions: Mapping[int, int], skips: Mapping[int, int]
+) -> np.ndarray:
+    """Per pool item (`pool` sorted ascending): log of the preference share left after
+    impressions and skips, never below log(MAX_DECAY)."""
+    out = np.zeros(len(pool), dtype=np.float64)
+    if not (impressions or skips) or not len(pool):
+        return out
+    counts: dict[int, float] = {}
+    per_impression, per_skip = math.log(IMPRESSION_DECAY), math.log(SKIP_DECAY)
+    for index, n in impressions.items():
+        counts[index] = counts.get(index, 0.0) + n * per_impression
+    for index, n in skips.items():
+        counts[index] = counts.get(index, 0.0) + n * per_skip
+    rows = np.fromiter(counts, dtype=np.int64, count=len(counts))
+    values = np.maximum(np.fromiter(counts.values(), dtype=np.float64), math.log(MAX_DECAY))
+    position = np.minimum(np.searchsorted(pool, rows), len(pool) - 1)
+    hit = pool[position] == rows
+    out[position[hit]] = values[hit]
+    return out

@@ -1,0 +1,105 @@
+"""Language steering: a typed request moves the slate toward items that match it.
+
+The request is read by the same language model that read the items, so "an animated film
+for children" lands near items whose text says so. It acts twice:
+
+- in item space: projected through the model's item adapter (as a brand-new item with this
+  text would be) and blended with the session vector, so the model retrieves candidates
+  that fit both the session and the request;
+- in language-model space: its cosine to each candidate's text is added to the score, a
+  direct and transparent match term that also works where the adapter is weak.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
+import numpy as np
+
+from sessionrec.errors import ConfigError
+from sessionrec.text.base import TextEncoder
+
+REQUEST_BLEND = 0.5
+"""Share of the (unit) projected request in the query vector; the session keeps the rest.
+Half and half: a request is explicit intent, but the session still says which of the
+matching items this person is likely to pick."""
+
+REQUEST_WEIGHT = 1.0
+"""Score spreads added per REQUEST_TEMPERATURE of cosine to the request."""
+
+REQUEST_TEMPERATURE = 0.1
+"""Cosine gap worth REQUEST_WEIGHT score spreads. MiniLM cosines of a request to item texts
+spread by about 0.09 on MovieLens, and items that match a genre request sit about 0.2 above
+the rest, so a matching item gains about two spreads: enough to fill most of a slate with
+matches while the session still orders them."""
+
+CACHE_SIZE = 1024
+"""Request vectors kept; people repeat and refine requests, and encoding costs milliseconds."""
+
+
+class RequestEncoder:
+    """Encodes request texts with the model's own text encoder, loaded on first use."""
+
+    def __init__(self, factory: Callable[[], TextEncoder]) -> None:
+        self._factory = factory
+        self._encoder: TextEncoder | None = None
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def encoder(self) -> TextEncoder:
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = self._factory()
+            return self._encoder
+
+    def encode_one(self, text: str, dimension: int) -> np.ndarray:
+        """The unit vector of one text (cached); ConfigError if the model reads another size."""
+        key = " ".join(text.split())
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        encoder = self.encoder
+        with self._lock:  # sentence-transformers models are not safe to share across threads
+            vector = encoder.encode([key])[0]
+        if vector.shape[0] != dimension:
+            raise ConfigError(
+                f"text encoder {encoder.name} gives {vector.shape[0]}-dimensional vectors but "
+                f"the model was trained on {dimension}-dimensional ones; use the encoder it "
+                "was trained with"
+            )
+        vector.setflags(write=False)
+        with self._lock:
+            self._cache[key] = vector
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return vector
+
+
+def blend_queries(session: np.ndarray, request: np.ndarray) -> np.ndarray:
+    """(R, C) session vectors turned toward the (C,) projected request.
+
+    Both are compared as directions (unit length), then the session's own length is
+    restored so the logits keep their scale; an empty session (zero vector) becomes the
+    request alone.
+    """
+    request_unit = request / max(float(np.linalg.norm(request)), 1e-12)
+    norms = np.linalg.norm(session, axis=1, keepdims=True)
+    directions = session / np.maximum(norms, 1e-12)
+    blended = (1.0 - REQUEST_BLEND) * directions + REQUEST_BLEND * request_unit[None, :]
+    scale = np.where(norms > 0, norms, 1.0)
+    return (blended * scale).astype(np.float32)
+
+
+def request_match(text: np.ndarray, rows: np.ndarray, request: np.ndarray) -> np.ndarray:
+    """Cosine of the request to the text of each item in `rows` (0 for items without text)."""
+    return (text[rows] @ request).astype(np.float64)
+
+
+def request_term(cosines: np.ndarray, reference: float) -> np.ndarray:
+    """Score added for request cosines, measured from a reference (the catalogue's mean)."""
+    return REQUEST_WEIGHT * (cosines - reference) / REQUEST_TEMPERATURE

@@ -1,0 +1,116 @@
+"""The FastAPI application factory: wires settings, store, engine and routes together.
+
+Tests inject a ready engine and store; `sessionrec serve` passes settings only and the
+factory loads the artifact and opens the store itself. `app_from_env` is the import-string
+entry point for uvicorn worker processes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.staticfiles import StaticFiles
+
+from sessionrec import __version__
+from sessionrec.engine.recommender import Recommender
+from sessionrec.errors import ConfigError
+from sessionrec.service.errors import install_error_handlers
+from sessionrec.service.limits import BodyLimitMiddleware
+from sessionrec.service.metrics import MetricsMiddleware, ServiceMetrics
+from sessionrec.service.routes import admin, health, items, recommend, sessions, web
+from sessionrec.service.runtime import EngineHolder
+from sessionrec.service.settings import ServiceSettings
+from sessionrec.service.state import ServiceState
+from sessionrec.service.threads import limit_threads
+from sessionrec.store import open_store
+from sessionrec.store.base import SessionStore
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """Session-based, interactive recommendations.
+
+Create a session, post what the person does (events) and how they react to slates
+(feedback), ask for recommendations with an optional typed request. Session routes need the
+session's token (`Authorization: Bearer TOKEN`); item upserts and reloads need `X-API-Key`.
+Every error is a JSON body `{"error": {"code", "message", "details"}}`.
+"""
+
+
+def load_engine(settings: ServiceSettings) -> Recommender:
+    """The engine for `settings.artifact` (a clear error when none is configured)."""
+    if settings.artifact is None:
+        raise ConfigError("no artifact folder given: use --artifact DIR (or SESSIONREC_ARTIFACT)")
+    return Recommender.from_artifact(settings.artifact)
+
+
+def _artifact_of(engine: Recommender) -> Path | None:
+    """The folder an injected engine came from (None for one built in memory)."""
+    try:
+        return engine.artifact
+    except ConfigError:
+        return None
+
+
+def create_app(
+    settings: ServiceSettings,
+    engine: Recommender | None = None,
+    store: SessionStore | None = None,
+) -> FastAPI:
+    """Build the service. Without `engine`/`store`, they are loaded/opened from `settings`
+    (and the store is closed when the app shuts down)."""
+    owns_store = store is None
+    if engine is None:
+        engine = load_engine(settings)
+    if store is None:
+        store = open_store(settings.store_url)
+    holder = EngineHolder(engine, store, settings.artifact or _artifact_of(engine))
+    replayed = holder.replay_items()
+    if replayed:
+        logger.info("replayed %d stored items into the engine", replayed)
+    state = ServiceState(settings, store, holder, ServiceMetrics(), owns_store)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        holder.start_sync(settings.sync_seconds)
+        try:
+            yield
+        finally:
+            holder.stop()
+            if state.owns_store:
+                state.store.close()
+
+    app = FastAPI(
+        title="sessionrec",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.service = state
+    install_error_handlers(app)
+    for module in (health, sessions, recommend, items, admin):
+        app.include_router(module.router)
+    if settings.web:
+        app.include_router(web.router)
+        app.mount("/static", StaticFiles(directory=web.WEB_DIR), name="static")
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key"],
+        )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Uvicorn factory for worker processes: settings come from `SESSIONREC_*` variables."""
+    settings = ServiceSettings.from_env()
+    limit_threads(settings.threads)
+    return create_app(settings)

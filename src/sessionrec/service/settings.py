@@ -1,0 +1,96 @@
+"""How a service instance is configured: in code for tests, from the environment for workers.
+
+`sessionrec serve` with several uvicorn workers starts each worker by import string, so the
+options travel as environment variables; `ServiceSettings.from_env` reads them back, and
+`to_env` writes them, keeping both directions in one place.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sessionrec.data.download import cache_dir
+from sessionrec.errors import ConfigError
+from sessionrec.service.limits import Limits
+
+ENV_ARTIFACT = "SESSIONREC_ARTIFACT"
+ENV_STORE = "SESSIONREC_STORE"
+ENV_API_KEY = "SESSIONREC_API_KEY"
+ENV_SYNC_SECONDS = "SESSIONREC_SYNC_SECONDS"
+ENV_CORS = "SESSIONREC_CORS_ORIGINS"
+ENV_THREADS = "SESSIONREC_THREADS"
+
+
+def default_store_url() -> str:
+    """An SQLite file in the user cache, so sessions survive restarts without set-up."""
+    return f"sqlite:///{cache_dir() / 'sessions.db'}"
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Everything `create_app` needs besides (optionally) an engine and a store.
+
+    `sync_seconds` > 0 starts a background poll that replays items upserted through other
+    workers and reloads the model when the artifact's manifest changes on disk: the way
+    several worker processes over one store stay consistent. One worker needs none.
+    """
+
+    artifact: Path | None = None
+    store_url: str = field(default_factory=default_store_url)
+    api_key: str | None = None
+    limits: Limits = field(default_factory=Limits)
+    cors_origins: tuple[str, ...] = ()
+    sync_seconds: float = 0.0
+    web: bool = True
+    threads: int = 1
+    """Torch/BLAS threads per serving process (see `service.threads`)."""
+
+    def __post_init__(self) -> None:
+        if self.api_key is not None and len(self.api_key) < 8:
+            raise ConfigError(f"{ENV_API_KEY} must have at least 8 characters")
+        if not math.isfinite(self.sync_seconds) or self.sync_seconds < 0:
+            raise ConfigError("sync_seconds must be zero (off) or a positive number of seconds")
+        if self.threads < 1:
+            raise ConfigError(f"threads must be at least 1, got {self.threads}")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
+        """Settings from `SESSIONREC_*` variables (what each worker process reads)."""
+        env = os.environ if environ is None else environ
+        artifact = env.get(ENV_ARTIFACT)
+        sync = env.get(ENV_SYNC_SECONDS, "0")
+        try:
+            sync_seconds = float(sync)
+        except ValueError:
+            raise ConfigError(f"{ENV_SYNC_SECONDS} must be a number, got {sync!r}") from None
+        cors = tuple(o.strip() for o in env.get(ENV_CORS, "").split(",") if o.strip())
+        threads = env.get(ENV_THREADS, "1")
+        if not threads.isdigit():
+            raise ConfigError(f"{ENV_THREADS} must be a positive integer, got {threads!r}")
+        return cls(
+            artifact=Path(artifact) if artifact else None,
+            store_url=env.get(ENV_STORE) or default_store_url(),
+            api_key=env.get(ENV_API_KEY) or None,
+            cors_origins=cors,
+            sync_seconds=sync_seconds,
+            threads=int(threads),
+        )
+
+    def to_env(self) -> dict[str, str]:
+        """The variables `from_env` reads back (for this process's own worker children)."""
+        env = {
+            ENV_STORE: self.store_url,
+            ENV_SYNC_SECONDS: str(self.sync_seconds),
+            ENV_THREADS: str(self.threads),
+        }
+        if self.api_key is not None:
+            env[ENV_API_KEY] = self.api_key
+        if self.artifact is not None:
+            env[ENV_ARTIFACT] = str(self.artifact)
+        if self.cors_origins:
+            env[ENV_CORS] = ",".join(self.cors_origins)
+        return env

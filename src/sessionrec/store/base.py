@@ -1,0 +1,216 @@
+"""The session store contract every back end implements.
+
+The service keeps no session state in process memory: every event, impression and feedback
+outcome goes through a `SessionStore`, so several workers (or machines) can serve one session
+and a crash loses nothing that was acknowledged. One abstract class with a written contract
+lets the same tests run against every back end (SQLite embedded, Redis shared).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import secrets
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sessionrec.errors import ConfigError, SessionrecError
+
+#: Longest item id a store accepts. Ids come from HTTP clients; bounding them here keeps one
+#: client from filling the store with megabyte keys, and the service validates against it.
+MAX_ITEM_ID_CHARS = 256
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One event as persisted: plain strings and a float so every back end can hold it.
+
+    `type` is an `EventType` value ("view", "like", ...); the store does not interpret it,
+    which keeps it independent of the engine's vocabulary.
+    """
+
+    item_id: str
+    type: str
+    timestamp: float
+
+
+class SessionNotFound(SessionrecError):  # noqa: N818 - name fixed by the shared interface
+    """The session id does not exist (never created, deleted, or expired)."""
+
+    def __init__(self, session_id: str) -> None:
+        self.session_id = session_id
+        # The id comes from a client and may be huge; the message (often echoed in an HTTP
+        # error body) shows only its start.
+        shown = session_id if len(session_id) <= 64 else session_id[:64] + "..."
+        super().__init__(f"session {shown!r} not found")
+
+
+class StoreUnavailable(SessionrecError):  # noqa: N818 - name fixed by the shared interface
+    """The store cannot be reached or opened; the message names the URL or path.
+
+    The service maps it to 503 on readiness and requests, rather than letting a driver's
+    traceback surface as a 500.
+    """
+
+
+class SessionStore(ABC):
+    """Persistent state of interactive sessions, plus global item feedback and admin items.
+
+    Contract shared by all back ends (checked by one parametrised test module):
+
+    - Session ids are unguessable (`secrets.token_urlsafe`); the store keeps only a hash of
+      the client token, never the token itself.
+    - `append_events` is atomic per call and durable when it returns: a process killed right
+      after the call returned still has those events on restart.
+    - Events come back exactly in append order, also under concurrent appends from several
+      threads or processes (each call's batch stays contiguous).
+    - `delete_session` removes every trace of the session (token hash, events, impressions)
+      at once; afterwards the session behaves as if it never existed.
+    - Methods are safe to call from several threads at once.
+    """
+
+    @abstractmethod
+    def create_session(self, token_hash: str) -> str:
+        """Create an empty session guarded by `token_hash`; return its new, unguessable id."""
+
+    @abstractmethod
+    def token_hash(self, session_id: str) -> str | None:
+        """The token hash given at creation, or None when the session does not exist."""
+
+    @abstractmethod
+    def append_events(self, session_id: str, events: Sequence[StoredEvent]) -> int:
+        """Append `events` (in order, as one atomic batch); return how many were stored.
+
+        Durable when it returns. Raises `SessionNotFound` for an unknown session, in which
+        case nothing is written.
+        """
+
+    @abstractmethod
+    def events(self, session_id: str) -> list[StoredEvent]:
+        """All events of the session, oldest (first appended) first.
+
+        Raises `SessionNotFound` for an unknown session.
+        """
+
+    @abstractmethod
+    def delete_session(self, session_id: str) -> bool:
+        """Remove the session and all its data; True when it existed."""
+
+    @abstractmethod
+    def record_impressions(self, session_id: str, item_ids: Sequence[str]) -> None:
+        """Count one more showing of each item in a slate (a repeated id counts twice).
+
+        Raises `SessionNotFound` for an unknown session.
+        """
+
+    @abstractmethod
+    def impressions(self, session_id: str) -> dict[str, int]:
+        """Item id -> times shown in this session's slates; empty for an unknown session."""
+
+    @abstractmethod
+    def record_outcome(self, item_id: str, positive: bool) -> None:
+        """Add one positive or negative feedback to the item's global statistics."""
+
+    @abstractmethod
+    def item_outcomes(self, item_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """Item id -> (positives, negatives) for the given ids; ids never rated are left out."""
+
+    @abstractmethod
+    def upsert_item(self, item: Mapping[str, Any]) -> None:
+        """Insert or replace an admin-added item (a JSON-able dict with a str "item_id").
+
+        Persisted so that items added through the API survive a restart of the service.
+        """
+
+    @abstractmethod
+    def items(self) -> list[dict[str, Any]]:
+        """Every upserted item, in the order first inserted (a replace keeps its place)."""
+
+    @abstractmethod
+    def ping(self) -> bool:
+        """True when the store answers; never raises (used by the readiness probe)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections; the store must not be used afterwards."""
+
+    def __enter__(self) -> SessionStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def encode_item(item: Mapping[str, Any]) -> tuple[str, str]:
+    """Check an item dict for `upsert_item`; return its id and its JSON text.
+
+    Shared by the back ends so they reject the same inputs with the same message, and store
+    the same canonical form.
+    """
+    item_id = item.get("item_id")
+    if not isinstance(item_id, str) or not item_id:
+        raise ConfigError('an item needs a non-empty string "item_id"')
+    if len(item_id) > MAX_ITEM_ID_CHARS:
+        raise ConfigError(f"item_id is longer than {MAX_ITEM_ID_CHARS} characters")
+    try:
+        text = json.dumps(dict(item), ensure_ascii=False, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"item {item_id!r} is not JSON-serialisable: {exc}") from exc
+    return item_id, text
+
+
+def decode_item(body: str) -> dict[str, Any]:
+    """The dict stored by `encode_item`."""
+    value = json.loads(body)
+    if not isinstance(value, dict):
+        raise StoreUnavailable(f"a stored item is not a JSON object: {body[:80]!r}")
+    return value
+
+
+#: Bytes of randomness in a session id (32 URL-safe characters): unguessable by enumeration.
+SESSION_ID_BYTES = 24
+
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def new_session_id() -> str:
+    """A fresh, unguessable session id."""
+    return secrets.token_urlsafe(SESSION_ID_BYTES)
+
+
+def is_session_id(session_id: str) -> bool:
+    """Whether the text could be an id this store issued.
+
+    Ids arrive from clients; anything else (a path fragment, a key pattern, megabytes of
+    text) is answered as "no such session" without touching the back end.
+    """
+    return isinstance(session_id, str) and _SESSION_ID.fullmatch(session_id) is not None
+
+
+def check_item_id(item_id: str) -> None:
+    """Reject an item id no back end should key global data by."""
+    if not isinstance(item_id, str) or not item_id:
+        raise ConfigError("item_id must be a non-empty string")
+    if len(item_id) > MAX_ITEM_ID_CHARS:
+        raise ConfigError(f"item_id is longer than {MAX_ITEM_ID_CHARS} characters")
+
+
+def check_events(events: Sequence[StoredEvent]) -> None:
+    """Reject events a back end could not store faithfully, before anything is written."""
+    for index, event in enumerate(events):
+        if not isinstance(event, StoredEvent):
+            raise ConfigError(f"event {index}: expected a StoredEvent, got {type(event).__name__}")
+        if not isinstance(event.item_id, str) or not event.item_id:
+            raise ConfigError(f"event {index}: item_id must be a non-empty string")
+        if len(event.item_id) > MAX_ITEM_ID_CHARS:
+            raise ConfigError(
+                f"event {index}: item_id is longer than {MAX_ITEM_ID_CHARS} characters"
+            )
+        if not isinstance(event.type, str) or not event.type:
+            raise ConfigError(f"event {index}: type must be a non-empty string")
+        ts = event.timestamp
+        if isinstance(ts, bool) or not isinstance(ts, int | float) or not math.isfinite(ts):
+            raise ConfigError(f"event {index}: timestamp must be a finite number, got {ts!r}")

@@ -1,0 +1,332 @@
+"""Redis session store: one shared state for several workers or machines.
+
+Layout (every key starts with a configurable prefix, default `sessionrec:`, so one Redis can
+serve several deployments):
+
+- `P session:ID` — hash: `token_hash`, `created`. Its existence *is* the session's.
+- `P session:ID:events` — list of JSON objects `{"item_id", "type", "timestamp"}`, appended
+  with RPUSH, so Redis keeps the order.
+- `P session:ID:impressions` — hash item id -> times shown.
+- `P outcomes:positive`, `P outcomes:negative` — hashes item id -> count, across sessions.
+- `P items` (hash item id -> JSON), `P items:order` (sorted set, first-insert order),
+  `P items:seq` (counter) — admin-added items.
+
+Writes that touch a session check that it exists and write in one MULTI/EXEC under WATCH of
+the session hash: a concurrent delete makes the transaction fail and retry, so an append can
+never resurrect a deleted session's list. With a TTL every write refreshes the expiry of all
+the session's keys together, so they expire as one.
+
+Durability is the server's job: run Redis with `appendonly yes` and `appendfsync always`,
+then a command is fsync'd to the append-only file before its reply is sent, and an event
+whose `append_events` returned survives a `kill -9` of both the client and the server. With
+the default `appendfsync everysec` up to a second of acknowledged writes can be lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import redis
+from redis.client import Pipeline
+
+from sessionrec.errors import ConfigError
+from sessionrec.store.base import (
+    SessionNotFound,
+    SessionStore,
+    StoredEvent,
+    StoreUnavailable,
+    check_events,
+    check_item_id,
+    decode_item,
+    encode_item,
+    is_session_id,
+    new_session_id,
+)
+
+DEFAULT_PREFIX = "sessionrec:"
+
+#: Seconds to wait for a TCP connection: an unreachable store must fail fast, not hang.
+CONNECT_TIMEOUT_S = 2.0
+#: Seconds to wait for a reply (an fsync'ing server under load can be slow, not this slow).
+SOCKET_TIMEOUT_S = 10.0
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced, fit for error messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+class RedisStore(SessionStore):
+    """`SessionStore` over a Redis server (redis-py; thread-safe through its pool)."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        url: str = "redis",
+        prefix: str = DEFAULT_PREFIX,
+        ttl: int | None = None,
+    ) -> None:
+        """Wrap a client created with `decode_responses=True`; checks it answers."""
+        if not isinstance(prefix, str) or not prefix:
+            raise ConfigError("the Redis key prefix must be a non-empty string")
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0):
+            raise ConfigError(f"the session TTL must be a positive number of seconds, got {ttl!r}")
+        self._client = client
+        self._url = redact(url)
+        self._prefix = prefix
+        self._ttl = ttl
+        with self._guard():
+            client.ping()
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        prefix: str | None = None,
+        ttl: int | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT_S,
+        socket_timeout: float = SOCKET_TIMEOUT_S,
+    ) -> RedisStore:
+        """Open `redis://host:port/db`; `?prefix=P&ttl=SECONDS` in the URL set those options.
+
+        Other query options go to redis-py (e.g. `socket_timeout`).
+        """
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        url_prefix = query.pop("prefix", None)
+        url_ttl = query.pop("ttl", None)
+        if prefix is None:
+            prefix = DEFAULT_PREFIX if url_prefix is None else url_prefix
+        if ttl is None and url_ttl is not None:
+            try:
+                ttl = int(url_ttl)
+            except ValueError:
+                raise ConfigError(
+                    f"store URL {redact(url)!r}: ttl must be whole seconds, got {url_ttl!r}"
+                ) from None
+        clean = urlunsplit(parts._replace(query=urlencode(query)))
+        try:
+            client = redis.Redis.from_url(
+                clean,
+                decode_responses=True,
+                socket_connect_timeout=connect_timeout,
+                socket_timeout=socket_timeout,
+            )
+        except ValueError as exc:
+            raise ConfigError(f"store URL {redact(url)!r}: {exc}") from exc
+        return cls(client, url=url, prefix=prefix, ttl=ttl)
+
+    @property
+    def prefix(self) -> str:
+        """The key prefix of this store."""
+        return self._prefix
+
+    # -- keys and plumbing -------------------------------------------------------------
+
+    def _meta(self, sid: str) -> str:
+        return f"{self._prefix}session:{sid}"
+
+    def _events_key(self, sid: str) -> str:
+        return f"{self._prefix}session:{sid}:events"
+
+    def _imp_key(self, sid: str) -> str:
+        return f"{self._prefix}session:{sid}:impressions"
+
+    def _session_keys(self, sid: str) -> tuple[str, str, str]:
+        return self._meta(sid), self._events_key(sid), self._imp_key(sid)
+
+    def _outcome_key(self, positive: bool) -> str:
+        return f"{self._prefix}outcomes:{'positive' if positive else 'negative'}"
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Name the server instead of surfacing a redis-py traceback."""
+        try:
+            yield
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise StoreUnavailable(f"cannot reach the Redis store at {self._url}: {exc}") from exc
+        except redis.RedisError as exc:
+            raise StoreUnavailable(f"the Redis store at {self._url} failed: {exc}") from exc
+
+    def _touch(self, pipe: Pipeline, sid: str) -> None:
+        if self._ttl is not None:
+            for key in self._session_keys(sid):
+                pipe.expire(key, self._ttl)
+
+    def _write_session(self, sid: str, build: Callable[[Pipeline], None]) -> list[Any]:
+        """Run `build`'s commands in one transaction, only while the session exists."""
+        if not is_session_id(sid):
+            raise SessionNotFound(sid)
+        meta = self._meta(sid)
+        with self._guard(), self._client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(meta)  # type: ignore[no-untyped-call]
+                    if not pipe.exists(meta):
+                        raise SessionNotFound(sid)
+                    pipe.multi()
+                    build(pipe)
+                    self._touch(pipe, sid)
+                    return list(pipe.execute())
+                except redis.WatchError:
+                    continue  # the session changed (deleted, expired) meanwhile: look again
+
+    # -- sessions ----------------------------------------------------------------------
+
+    def create_session(self, token_hash: str) -> str:
+        with self._guard():
+            while True:
+                sid = new_session_id()
+                meta = self._meta(sid)
+                pipe = self._client.pipeline(transaction=True)
+                pipe.hsetnx(meta, "token_hash", token_hash)
+                pipe.hsetnx(meta, "created", repr(time.time()))
+                self._touch(pipe, sid)
+                if pipe.execute()[0]:
+                    return sid
+
+    def token_hash(self, session_id: str) -> str | None:
+        if not is_session_id(session_id):
+            return None
+        with self._guard():
+            value = self._client.hget(self._meta(session_id), "token_hash")
+        return None if value is None else str(value)
+
+    def append_events(self, session_id: str, events: Sequence[StoredEvent]) -> int:
+        check_events(events)
+        payload = [
+            json.dumps(
+                {"item_id": e.item_id, "type": e.type, "timestamp": float(e.timestamp)},
+                ensure_ascii=False,
+            )
+            for e in events
+        ]
+        key = self._events_key(session_id)
+
+        def build(pipe: Pipeline) -> None:
+            if payload:
+                pipe.rpush(key, *payload)
+
+        self._write_session(session_id, build)
+        return len(events)
+
+    def events(self, session_id: str) -> list[StoredEvent]:
+        if not is_session_id(session_id):
+            raise SessionNotFound(session_id)
+        with self._guard():
+            pipe = self._client.pipeline(transaction=True)
+            pipe.exists(self._meta(session_id))
+            pipe.lrange(self._events_key(session_id), 0, -1)
+            exists, raw = pipe.execute()
+        if not exists:
+            raise SessionNotFound(session_id)
+        out = []
+        for text in raw:
+            value = json.loads(text)
+            out.append(StoredEvent(value["item_id"], value["type"], float(value["timestamp"])))
+        return out
+
+    def delete_session(self, session_id: str) -> bool:
+        if not is_session_id(session_id):
+            return False
+        meta, events, imp = self._session_keys(session_id)
+        with self._guard():
+            pipe = self._client.pipeline(transaction=True)
+            pipe.delete(meta)
+            pipe.delete(events, imp)
+            existed, _ = pipe.execute()
+        return bool(existed)
+
+    # -- impressions -------------------------------------------------------------------
+
+    def record_impressions(self, session_id: str, item_ids: Sequence[str]) -> None:
+        counts = Counter(item_ids)
+        key = self._imp_key(session_id)
+
+        def build(pipe: Pipeline) -> None:
+            for item, n in counts.items():
+                pipe.hincrby(key, item, n)
+
+        self._write_session(session_id, build)
+
+    def impressions(self, session_id: str) -> dict[str, int]:
+        if not is_session_id(session_id):
+            return {}
+        with self._guard():
+            raw = self._client.hgetall(self._imp_key(session_id))
+        return {str(k): int(v) for k, v in raw.items()}
+
+    # -- global item statistics --------------------------------------------------------
+
+    def record_outcome(self, item_id: str, positive: bool) -> None:
+        check_item_id(item_id)
+        with self._guard():
+            self._client.hincrby(self._outcome_key(positive), item_id, 1)
+
+    def item_outcomes(self, item_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        wanted = list(dict.fromkeys(item_ids))
+        if not wanted:
+            return {}
+        with self._guard():
+            pipe = self._client.pipeline(transaction=True)
+            pipe.hmget(self._outcome_key(True), wanted)
+            pipe.hmget(self._outcome_key(False), wanted)
+            pos, neg = pipe.execute()
+        return {
+            item: (int(p or 0), int(n or 0))
+            for item, p, n in zip(wanted, pos, neg, strict=True)
+            if p is not None or n is not None
+        }
+
+    # -- admin items -------------------------------------------------------------------
+
+    def upsert_item(self, item: Mapping[str, Any]) -> None:
+        item_id, body = encode_item(item)
+        key = f"{self._prefix}items"
+        with self._guard():
+            seq = self._client.incr(f"{key}:seq")
+            pipe = self._client.pipeline(transaction=True)
+            pipe.hset(key, item_id, body)
+            # NX: a replaced item keeps its first position.
+            pipe.zadd(f"{key}:order", {item_id: seq}, nx=True)
+            pipe.execute()
+
+    def items(self) -> list[dict[str, Any]]:
+        key = f"{self._prefix}items"
+        with self._guard():
+            pipe = self._client.pipeline(transaction=True)
+            pipe.zrange(f"{key}:order", 0, -1)
+            pipe.hgetall(key)
+            order, bodies = pipe.execute()
+        ids = [i for i in order if i in bodies] + sorted(set(bodies) - set(order))
+        return [decode_item(bodies[i]) for i in ids]
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._client.ping())
+        except Exception:
+            return False
+
+    def close(self) -> None:
+        with contextlib.suppress(redis.RedisError):
+            self._client.close()
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self._url!r}, prefix={self._prefix!r})"

@@ -1,0 +1,360 @@
+"""The engine end to end over saved artifacts: filters, seen items, reasons, new items."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sessionrec.artifact import (
+    CATALOGUE_FILE,
+    load_artifact_catalogue,
+    read_catalogue,
+    read_manifest,
+    save_artifact,
+    write_catalogue,
+)
+from sessionrec.data.schema import EventType, Interactions, make_catalogue, normalise_events
+from sessionrec.engine import Filters, Query, Recommender, SessionEvent
+from sessionrec.errors import ConfigError, DataError
+from sessionrec.models.pop import Pop
+from sessionrec.models.transformer import SessionTransformer, TransformerConfig
+from sessionrec.text.base import TextEncoder
+
+
+def views(*items: str) -> list[SessionEvent]:
+    return [SessionEvent(i, EventType.VIEW) for i in items]
+
+
+def ids(engine: Recommender, query: Query) -> list[str]:
+    return [item.item_id for item in engine.recommend(query).items]
+
+
+def test_slate_shape_titles_and_scores(engine: Recommender) -> None:
+    slate = engine.recommend(Query(events=views("a1", "a2"), k=5))
+    assert len(slate.items) == 5
+    assert all(item.title and item.title.startswith("Animation film") for item in slate.items)
+    scores = [item.score for item in slate.items]
+    assert scores == sorted(scores, reverse=True)
+    assert slate.unknown_items == ()
+
+
+def test_unknown_items_are_reported_and_ignored(engine: Recommender) -> None:
+    slate = engine.recommend(Query(events=views("nope", "a1", "nope", "other"), k=3))
+    assert slate.unknown_items == ("nope", "other")
+    assert slate.interests[0].item_ids == ("a1",)
+    assert len(slate.items) == 3
+
+
+def test_exclude_seen(engine: Recommender) -> None:
+    session = views("c1", "c2", "c3")
+    assert not {"c1", "c2", "c3"} & set(ids(engine, Query(events=session, k=20)))
+    again = ids(engine, Query(events=session, k=36, exclude_seen=False))
+    assert {"c1", "c2", "c3"} <= set(again)
+
+
+def test_filters(engine: Recommender) -> None:
+    session = views("a1", "a2")
+    comedy = ids(engine, Query(events=session, k=20, filters=Filters(categories=("comedy",))))
+    assert len(comedy) == 12 and all(i.startswith("c") for i in comedy)
+    two = Filters(categories=("Comedy", "THRILLER"), attributes={"decade": "1990s"})
+    picked = ids(engine, Query(events=session, k=30, filters=two))
+    assert len(picked) == 12
+    assert all(i[0] in "ct" and int(i[1:]) % 2 == 1 for i in picked)
+    excluded = Filters(exclude_items=("a0", "a3", "unknown-id"))
+    assert not {"a0", "a3"} & set(ids(engine, Query(events=session, k=30, filters=excluded)))
+    none = Filters(categories=("Western",))
+    assert ids(engine, Query(events=session, filters=none)) == []
+
+
+def test_k_bounds_the_slate(engine: Recommender) -> None:
+    assert len(ids(engine, Query(events=views("a1"), k=1))) == 1
+    assert len(ids(engine, Query(events=views("a1"), k=100))) == 35  # all but the seen one
+
+
+def test_reasons_name_session_items(engine: Recommender) -> None:
+    session = [*views("t1", "t2"), SessionEvent("t3", EventType.LIKE)]
+    slate = engine.recommend(Query(events=session, k=5))
+    for item in slate.items:
+        anchors = [r for r in item.reasons if r.kind in ("similar_to", "liked")]
+        assert anchors, item
+        for reason in anchors:
+            assert set(reason.item_ids) <= {"t1", "t2", "t3"}
+            title = engine.item(reason.item_ids[0])
+            assert title is not None and title.title is not None
+            assert title.title in reason.text
+    liked = [r for item in slate.items for r in item.reasons if r.kind == "liked"]
+    assert liked and all("you liked" in r.text for r in liked)
+    silent = engine.recommend(Query(events=session, k=5, explain=False))
+    assert all(item.reasons == () for item in silent.items)
+    assert [i.item_id for i in silent.items] == [i.item_id for i in slate.items]
+
+
+def test_an_added_item_is_recommendable_at_once(engine: Recommender) -> None:
+    assert not engine.has_item("new-cartoon")
+    n = engine.n_items
+    engine.upsert_item(
+        "new-cartoon",
+        "Animation film 99",
+        text="cartoon animation kids family colourful",
+        categories=["Animation"],
+        attributes={"decade": "2020s"},
+    )
+    assert engine.has_item("new-cartoon") and engine.n_items == n + 1
+    info = engine.item("new-cartoon")
+    assert info is not None and info.categories == ("Animation",)
+    slate = ids(engine, Query(events=views("a1", "a2", "a3"), k=10))
+    assert "new-cartoon" in slate
+    thriller = ids(engine, Query(events=views("t1", "t2", "t3"), k=5))
+    assert "new-cartoon" not in thriller
+    assert ids(engine, Query(filters=Filters(attributes={"decade": "2020s"}))) == ["new-cartoon"]
+    # It can be part of a session too, and disliked like any other item.
+    after = engine.recommend(Query(events=views("new-cartoon"), k=5))
+    assert after.unknown_items == ()
+    # Updating an existing item's text moves it.
+    engine.upsert_item("new-cartoon", "Now a thriller", text="crime thriller dark murder night")
+    assert engine.n_items == n + 1
+    assert "new-cartoon" in ids(engine, Query(events=views("t1", "t2", "t3"), k=10))
+    assert "new-cartoon" not in ids(engine, Query(events=views("a1", "a2", "a3"), k=10))
+
+
+def test_upsert_validation(engine: Recommender) -> None:
+    with pytest.raises(ConfigError, match="item id"):
+        engine.upsert_item("", "Title")
+    with pytest.raises(ConfigError, match="item title must not be empty"):
+        engine.upsert_item("x", "  ")
+    with pytest.raises(ConfigError, match="categories"):
+        engine.upsert_item("x", "Title", categories=[""])
+    with pytest.raises(ConfigError, match="categories"):
+        engine.upsert_item("x", "Title", categories="Comedy")
+    with pytest.raises(ConfigError, match="attributes must map names to strings"):
+        engine.upsert_item("x", "Title", attributes={"year": 1995})  # type: ignore[dict-item]
+    with pytest.raises(ConfigError, match="item text has 10001 characters"):
+        engine.upsert_item("x", "Title", text="x" * 10_001)
+    assert not engine.has_item("x")
+
+
+def test_search_and_popular(engine: Recommender) -> None:
+    found = [i.item_id for i in engine.search("thriller film 1", limit=5)]
+    assert set(found[:3]) == {"t1", "t10", "t11"}  # title matches first
+    assert len(found) == 5
+    by_text = [i.item_id for i in engine.search("wedding laugh", limit=3)]
+    assert all(i.startswith("c") for i in by_text)
+    assert len(engine.popular(7)) == 7
+    with pytest.raises(ConfigError, match="search text must not be empty"):
+        engine.search(" ")
+    with pytest.raises(ConfigError, match="limit must be an integer"):
+        engine.popular(0)
+    assert engine.item("missing") is None
+
+
+def test_a_hybrid_artifact_serves_too(hybrid_folder: Path, encoder: TextEncoder) -> None:
+    engine = Recommender.from_artifact(hybrid_folder, encoder=encoder)
+    assert engine.artifact == hybrid_folder
+    slate = engine.recommend(Query(events=views("t1", "t2", "t3"), k=5))
+    assert [i.item_id[0] for i in slate.items] == ["t"] * 5
+    steered = engine.recommend(Query(events=views("t1"), text="funny comedy wedding", k=5))
+    assert sum(i.item_id.startswith("c") for i in steered.items) >= 4
+    engine.upsert_item("new-comedy", "Comedy film 99", text="comedy laugh funny romance wedding")
+    assert "new-comedy" in ids(engine, Query(events=views("c1", "c2", "c3"), k=10))
+
+
+def test_the_artifact_carries_its_catalogue(transformer_folder: Path) -> None:
+    catalogue = load_artifact_catalogue(transformer_folder)
+    assert catalogue is not None and len(catalogue) == 36
+    record = catalogue.item("a1")
+    assert record["title"] == "Animation film 1"
+    assert list(record["categories"]) == ["Animation"]
+    assert record["attributes"] == {"decade": "1990s"}
+    assert CATALOGUE_FILE in read_manifest(transformer_folder)["files"]
+
+
+def test_a_tampered_catalogue_is_refused(
+    transformer_folder: Path, tmp_path: Path, encoder: TextEncoder
+) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(transformer_folder, copy)
+    with (copy / CATALOGUE_FILE).open("a") as out:
+        out.write('{"item_id": "evil"}\n')
+    with pytest.raises(DataError, match=r"catalogue\.jsonl does not match"):
+        Recommender.from_artifact(copy, encoder=encoder)
+
+
+def tiny_log() -> Interactions:
+    rows = [(f"s{s}", f"i{(s + k) % 5}", float(3 * s + k)) for s in range(20) for k in range(3)]
+    frame = pd.DataFrame(rows, columns=["session_id", "item_id", "timestamp"])
+    return Interactions(normalise_events(frame))
+
+
+def test_models_the_engine_cannot_serve() -> None:
+    with pytest.raises(ConfigError, match="needs a 'transformer' or 'hybrid' artifact"):
+        Recommender(Pop().fit(tiny_log()))
+
+
+def test_a_model_without_text_refuses_requests_and_new_items() -> None:
+    config = TransformerConfig(epochs=1, embedding_size=8, n_heads=1, progress=False)
+    model = SessionTransformer(config).fit(tiny_log())
+    engine = Recommender(model)
+    slate = engine.recommend(Query(events=views("i1", "i2"), k=3))
+    assert len(slate.items) == 3 and slate.items[0].title is None
+    with pytest.raises(ConfigError, match="cannot read requests"):
+        engine.recommend(Query(events=views("i1"), text="anything"))
+    with pytest.raises(ConfigError, match="cannot score new items"):
+        engine.upsert_item("i9", "Nine")
+    with pytest.raises(ConfigError, match="not an artifact"):
+        _ = engine.artifact
+
+
+def test_event_types_unseen_in_training_read_as_the_commonest(engine: Recommender) -> None:
+    # The fixture was trained on views only: a click must score exactly like a view.
+    click = engine.scores(Query(events=[SessionEvent("a1", EventType.CLICK)]))
+    view = engine.scores(Query(events=views("a1")))
+    np.testing.assert_allclose(click, view)
+
+
+def test_lookalikes_are_the_items_with_close_text(engine: Recommender) -> None:
+    close = engine.lookalikes("a1", 0.8)
+    assert set(close) == {f"a{i}" for i in range(12)} - {"a1"}
+    assert engine.lookalikes("a1", 0.999) == []
+    with pytest.raises(ConfigError, match="unknown item 'zz'"):
+        engine.lookalikes("zz", 0.5)
+
+
+def test_max_interests_one_keeps_the_slate_whole(
+    transformer_folder: Path, encoder: TextEncoder
+) -> None:
+    engine = Recommender.from_artifact(transformer_folder, encoder=encoder, max_interests=1)
+    items = ["a1", "a2", "a3", "a4", "a5", "a6", "t1", "t2", "t3"]
+    slate = engine.recommend(Query(events=views(*items), k=9))
+    assert len(slate.interests) == 1 and slate.interests[0].weight == 1.0
+    with pytest.raises(ConfigError, match="max_interests"):
+        Recommender.from_artifact(transformer_folder, encoder=encoder, max_interests=4)
+
+
+def test_an_artifact_without_catalogue_still_serves(tmp_path: Path) -> None:
+    config = TransformerConfig(epochs=1, embedding_size=8, n_heads=1, progress=False)
+    train = tiny_log()
+    folder = save_artifact(SessionTransformer(config).fit(train), tmp_path / "bare", train)
+    assert load_artifact_catalogue(folder) is None
+    assert not (folder / CATALOGUE_FILE).exists()
+    engine = Recommender.from_artifact(folder)
+    slate = engine.recommend(Query(events=views("i1"), k=2))
+    assert [item.title for item in slate.items] == [None, None]
+
+
+def test_a_malformed_catalogue_line_is_named(tmp_path: Path) -> None:
+    path = tmp_path / CATALOGUE_FILE
+    path.write_text('{"item_id": "1", "title": "One"}\n{"title": "no id"}\n')
+    with pytest.raises(DataError, match="line 2: bad catalogue row"):
+        read_catalogue(path)
+
+
+def test_catalogue_cells_round_trip_as_plain_json(tmp_path: Path) -> None:
+    catalogue = make_catalogue(
+        ["1", "2"],
+        ["One", "Two"],
+        ["", "text"],
+        [["A", "B"], []],
+        [{"year": np.int64(1995), "score": float("nan")}, {}],
+    )
+    write_catalogue(catalogue, tmp_path / CATALOGUE_FILE)
+    back = read_catalogue(tmp_path / CATALOGUE_FILE)
+    assert back.item("1")["attributes"] == {"year": 1995, "score": None}
+    assert list(back.item("1")["categories"]) == ["A", "B"]
+    assert back.item("2")["text"] == "text"
+
+
+def test_a_large_catalogue_is_ranked_through_a_pool(
+    engine: Recommender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above EXACT_SIZE only the model's best POOL_SIZE items get the text terms; the
+    slate is still the exact one (the disliked comedies' push brings in animation films
+    from outside the first pool)."""
+    from sessionrec.engine import recommender
+
+    queries = [
+        Query(events=views("a1", "a2", "t1", "t2", "t3", "a3"), k=8),
+        Query(events=[*views("c1", "c2"), SessionEvent("c3", EventType.DISLIKE)], k=5),
+        Query(events=views("t1"), text="funny comedy wedding", k=5, impressions={"c4": 2}),
+    ]
+    exact = [ids(engine, q) for q in queries]
+    monkeypatch.setattr(recommender, "EXACT_SIZE", 10)
+    monkeypatch.setattr(recommender, "POOL_SIZE", 12)
+    pooled = [ids(engine, q) for q in queries]
+    assert pooled[0] == exact[0]
+    assert pooled[1] == exact[1] and "c3" not in pooled[1]
+    assert sum(i.startswith("c") for i in pooled[2]) >= 4
+    # A pool smaller than the slate, or one a dislike has pushed down, grows until no item
+    # left outside could have made the slate.
+    monkeypatch.setattr(recommender, "POOL_SIZE", 3)
+    assert ids(engine, queries[1]) == exact[1]
+
+
+def test_the_engine_reads_sessions_exactly_as_the_model_does(transformer_folder: Path) -> None:
+    """Compact item table and traced network: the same session vector as the model's own."""
+    from sessionrec.artifact import load_artifact
+    from sessionrec.engine.model import EmbeddingModel
+    from sessionrec.models.base import SessionBatch
+
+    model = load_artifact(transformer_folder)
+    assert isinstance(model, SessionTransformer)
+    adapter = EmbeddingModel(model)
+    arrays = adapter.arrays()
+    for items in (["a1"], ["t1", "a2", "t1", "c3"], [f"c{i % 12}" for i in range(30)]):
+        sequence = model.vocab.lookup(items)
+        types = np.full(len(items), EventType.CLICK.code)
+        states = adapter.session_states(arrays, sequence, types)
+        expected = model.session_vectors(SessionBatch([sequence], [types]))[0]
+        assert states.shape == (min(len(items), model.config.max_length), 32)
+        np.testing.assert_allclose(states[-1], expected, atol=1e-5)
+
+
+def test_requests_run_safely_while_items_are_added(engine: Recommender) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            for i in range(15):
+                slate = engine.recommend(Query(events=views("a1", f"t{i % 12}"), k=10))
+                assert len(slate.items) == 10
+        except BaseException as exc:  # collected for the main thread to report
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for i in range(8):
+        engine.upsert_item(f"added-{i}", f"Added film {i}", text="comedy laugh funny")
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert all(engine.has_item(f"added-{i}") for i in range(8))
+
+
+def test_training_records_event_types_and_the_catalogue(tmp_path: Path) -> None:
+    from sessionrec.eval.experiment import DataOptions
+    from sessionrec.jobs import train_to_artifact
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "tiny.inter").write_text(
+        "session_id:token\titem_id:token\ttimestamp:float\n"
+        + "".join(f"s{s}\t{(s + k) % 4 + 1}\t{3 * s + k}\n" for s in range(12) for k in range(3))
+    )
+    (folder / "tiny.item").write_text(
+        "item_id:token\tmovie_title:token_seq\tclass:token_seq\n"
+        "1\tOne\tComedy\n2\tTwo\tDrama\n3\tThree\tComedy\n4\tFour\tDrama\n"
+    )
+    _, artifact = train_to_artifact(
+        DataOptions(data=folder), "sr", tmp_path / "out", progress=False
+    )
+    manifest = read_manifest(artifact)
+    assert sum(manifest["event_types"].values()) == 36
+    catalogue = load_artifact_catalogue(artifact)
+    assert catalogue is not None and catalogue.titles()["3"] == "Three"

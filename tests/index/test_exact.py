@@ -1,0 +1,62 @@
+"""Exact top-k: best first, ties by index, masks and -inf respected."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sessionrec.errors import ConfigError
+from sessionrec.index import ExactIndex, top_k
+
+
+def test_best_first_with_ties_by_lower_index() -> None:
+    scores = np.array([1.0, 3.0, 2.0, 3.0, 0.5])
+    assert top_k(scores, 3).tolist() == [1, 3, 2]
+    assert top_k(scores, 1).tolist() == [1]
+
+
+def test_ties_at_the_cut_keep_the_lowest_indices() -> None:
+    scores = np.array([1.0, 2.0, 2.0, 2.0, 2.0])
+    assert top_k(scores, 2).tolist() == [1, 2]
+
+
+def test_mask_and_infinite_scores_never_qualify() -> None:
+    scores = np.array([5.0, -np.inf, 4.0, np.nan, 3.0])
+    mask = np.array([False, True, True, True, True])
+    assert top_k(scores, 10, mask).tolist() == [2, 4]
+    assert top_k(scores, 10).tolist() == [0, 2, 4]
+    assert top_k(scores, 0).tolist() == []
+    assert top_k(np.full(3, -np.inf), 2).tolist() == []
+
+
+def test_matches_a_full_sort_on_random_scores() -> None:
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=10_000)
+    mask = rng.random(10_000) > 0.3
+    expected = [i for i in np.argsort(-scores, kind="stable") if mask[i]][:50]
+    assert top_k(scores, 50, mask).tolist() == expected
+
+
+def test_shape_errors() -> None:
+    with pytest.raises(ConfigError, match="score vector"):
+        top_k(np.zeros((2, 2)), 1)
+    with pytest.raises(ConfigError, match="mask shape"):
+        top_k(np.zeros(3), 1, np.ones(2, dtype=bool))
+
+
+def test_index_search_and_updates() -> None:
+    vectors = np.eye(4, dtype=np.float32)
+    index = ExactIndex(vectors)
+    assert len(index) == 4 and index.dimension == 4
+    rows, scores = index.search(np.array([0.0, 1.0, 0.5, 0.0]), 2)
+    assert rows.tolist() == [1, 2]
+    np.testing.assert_allclose(scores, [1.0, 0.5])
+    grown = index.with_rows(np.array([[0.0, 2.0, 0.0, 0.0]]))
+    assert len(grown) == 5 and len(index) == 4  # the old index is untouched
+    assert grown.search(np.array([0.0, 1.0, 0.0, 0.0]), 1)[0].tolist() == [4]
+    edited = index.with_rows(np.array([[0.0, 0.0, 0.0, 9.0]]), np.array([0]))
+    assert edited.search(np.array([0.0, 0.0, 0.0, 1.0]), 1)[0].tolist() == [0]
+    with pytest.raises(ConfigError, match="queries must have shape"):
+        index.scores(np.zeros((1, 3)))
+    with pytest.raises(ValueError):
+        index.vectors[0, 0] = 1.0  # read-only: readers never see a half update
