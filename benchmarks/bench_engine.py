@@ -49,6 +49,7 @@ from sessionrec.models.transformer import (
     SessionTransformer,
     TransformerConfig,
 )
+from sessionrec.service.runtime import settle_memory
 
 REQUEST = "an animated film for children"
 GENRES = ("Animation", "Children's")
@@ -71,6 +72,7 @@ def percentiles(samples: Sequence[float]) -> tuple[float, float]:
 def time_requests(engine: Recommender, queries: Sequence[Query], warmup: int = 20) -> list[float]:
     for query in queries[:warmup]:
         engine.recommend(query)
+    settle_memory()  # as the service does after loading a model
     times = []
     for query in queries:
         start = time.perf_counter()
