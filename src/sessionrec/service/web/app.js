@@ -103,7 +103,10 @@ function renderSlate(slate) {
     state.titles.set(item.item_id, item.title);
     const reasons = el("ul", { class: "reasons", "data-testid": "reasons" },
       ...item.reasons.map((r) => el("li", { "data-testid": "reason", "data-kind": r.kind, text: r.text })));
-    const interest = item.interest === null || item.interest === undefined ? null : slate.interests[item.interest];
+    // An item picked only because it matches the typed request serves no session interest.
+    const requestOnly = item.reasons.length > 0 && item.reasons.every((r) => r.kind === "request");
+    const interest = requestOnly || item.interest === null || item.interest === undefined
+      ? null : slate.interests[item.interest];
     return el("li", { "data-testid": "slate-item", "data-item-id": item.item_id },
       el("span", { class: "score", "data-testid": "score", text: item.score.toFixed(3) }),
       el("div", { class: "title", text: item.title || item.item_id },
