@@ -58,6 +58,13 @@ class Vocabulary:
             (get(str(x), UNKNOWN_INDEX) for x in item_ids), dtype=np.int64, count=len(item_ids)
         )
 
+    def indices(self, item_ids: Sequence[str]) -> list[int]:
+        """`lookup` as a plain list: for short sequences read in Python (a session's
+        events), where building an array only to convert it back costs more than the
+        look-ups."""
+        get = self._index.get
+        return [get(str(x), UNKNOWN_INDEX) for x in item_ids]
+
     def unknown(self, item_ids: Iterable[str]) -> list[str]:
         """The distinct ids not in the vocabulary, in order of first appearance."""
         seen: dict[str, None] = {}
@@ -73,6 +80,14 @@ class Vocabulary:
         if arr.size and (arr.min() < 0 or arr.max() >= len(self)):
             raise IndexError(f"index outside vocabulary of {len(self)} ids")
         return [str(x) for x in self._ids_array[arr]]
+
+    def decode_list(self, indices: Sequence[int]) -> list[str]:
+        """`decode` for a short list of Python ints (a slate, an interest's members),
+        without the round trip through arrays; raises IndexError the same way."""
+        ids = self._ids
+        if indices and (min(indices) < 0 or max(indices) >= len(ids)):
+            raise IndexError(f"index outside vocabulary of {len(self)} ids")
+        return [ids[i] for i in indices]
 
     def to_list(self) -> list[str]:
         """A JSON-ready form; `Vocabulary(v.to_list()) == v`."""

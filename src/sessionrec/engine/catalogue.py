@@ -7,6 +7,7 @@ in flight keeps reading the table it started with while an upsert builds the nex
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,6 +65,7 @@ class ItemTable:
                 by_attribute.setdefault((str(key), str(value)), []).append(row)
         self._categories = {k: np.asarray(v, dtype=np.int64) for k, v in by_category.items()}
         self._attributes = {k: np.asarray(v, dtype=np.int64) for k, v in by_attribute.items()}
+        self._rarity: dict[str, float] = {}
 
     @classmethod
     def build(cls, item_ids: Sequence[str], catalogue: Catalogue | None) -> ItemTable:
@@ -82,6 +84,16 @@ class ItemTable:
         """How many items carry `category` (case-insensitive)."""
         rows = self._categories.get(category.casefold())
         return 0 if rows is None else len(rows)
+
+    def category_rarity(self, category: str) -> float:
+        """log((n + 1) / (items with `category` + 1)): how much sharing `category` says,
+        as in tf-idf. Remembered per category: the table never changes (an upsert builds
+        a new one), and interest labels ask for the same few categories every request."""
+        rarity = self._rarity.get(category)
+        if rarity is None:
+            rarity = math.log((len(self.infos) + 1) / (self.category_count(category) + 1))
+            self._rarity[category] = rarity
+        return rarity
 
     def title(self, row: int) -> str | None:
         return self.infos[row].title

@@ -7,9 +7,10 @@ next to nothing next to ranking.
 
 from __future__ import annotations
 
-import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -67,24 +68,38 @@ def anchor_reasons(
     out: list[list[Reason]] = [[] for _ in rows]
     if not len(state.seen) or not len(rows):
         return out
-    cosines = context.similarity[rows] @ context.similarity[state.seen].T  # (k, m)
-    order = np.argsort(-cosines, axis=1, kind="stable")[:, :2]
-    for r in range(len(rows)):
-        for rank, col in enumerate(order[r]):
-            cosine = float(cosines[r, col])
+    similarity = context.similarity
+    cosines = similarity.take(rows, axis=0) @ similarity.take(state.seen, axis=0).T  # (k, m)
+    order = np.argsort(-cosines, axis=1, kind="stable")[:, :2].tolist()
+    # Python lists from here on: ten rows of two anchors each, where numpy scalars would
+    # cost more than the work. An anchor named by several rows is worded once.
+    seen = state.seen.tolist()
+    worded: dict[int, tuple[str, str, tuple[str, ...]]] = {}
+    for r, (row_cosines, columns) in enumerate(zip(cosines.tolist(), order, strict=True)):
+        for rank, col in enumerate(columns):
+            cosine = row_cosines[col]
             if rank == 1 and cosine < SECOND_ANCHOR_MIN:
                 break
             if rank == 0 and explained[r] and cosine < WEAK_ANCHOR:
                 break
-            anchor = int(state.seen[col])
-            kind_of = state.liked_types.get(anchor, EventType.VIEW)
-            verb = _VERBS.get(kind_of, "looked at")
-            kind = "liked" if kind_of in (EventType.LIKE, EventType.PURCHASE) else "similar_to"
-            name = context.table.display_name(anchor)
-            text = f"close to {_quote(name)}, which you {verb}"
-            item_id = context.table.infos[anchor].item_id
-            out[r].append(Reason(kind, text, (item_id,), round(cosine, 4)))
+            anchor = seen[col]
+            wording = worded.get(anchor)
+            if wording is None:
+                wording = _anchor_wording(context, anchor)
+                worded[anchor] = wording
+            kind, text, item_ids = wording
+            out[r].append(Reason(kind, text, item_ids, round(cosine, 4)))
     return out
+
+
+def _anchor_wording(context: SlateContext, anchor: int) -> tuple[str, str, tuple[str, ...]]:
+    """The kind, sentence and item ids of a reason naming session item `anchor`."""
+    kind_of = context.state.liked_types.get(anchor, EventType.VIEW)
+    verb = _VERBS.get(kind_of, "looked at")
+    kind = "liked" if kind_of in (EventType.LIKE, EventType.PURCHASE) else "similar_to"
+    name = context.table.display_name(anchor)
+    text = f"close to {_quote(name)}, which you {verb}"
+    return kind, text, (context.table.infos[anchor].item_id,)
 
 
 def slate_reasons(
@@ -129,16 +144,13 @@ def interest_label(table: ItemTable, members: np.ndarray, taken: set[str]) -> st
     """A short name for an interest: the category that best tells its members apart from
     the catalogue (shared by at least half of them, weighted by rarity, as tf-idf does), or
     else the title of its most recent member. Labels in `taken` are not reused."""
-    counts: dict[str, int] = {}
-    for row in members:
-        for category in table.infos[int(row)].categories:
-            counts[category] = counts.get(category, 0) + 1
-    n = len(table)
+    infos = table.infos
+    counts = Counter(chain.from_iterable(infos[row].categories for row in members.tolist()))
     best, best_score = None, 0.0
     for category, count in counts.items():
         if count * 2 < len(members) or category in taken:
             continue
-        score = count * math.log((n + 1) / (table.category_count(category) + 1))
+        score = count * table.category_rarity(category)
         if best is None or score > best_score:
             best, best_score = category, score
     if best is not None:

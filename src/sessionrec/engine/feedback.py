@@ -92,31 +92,41 @@ _STRENGTH = {
 }
 
 
+_CODES = {t: t.code for t in EventType}
+_DISLIKE, _SKIP = EventType.DISLIKE, EventType.SKIP
+
+
 def read_session(events: Sequence[SessionEvent], vocab: Vocabulary) -> SessionState:
-    """Resolve ids, split context from negative feedback, count skips."""
-    indices = vocab.lookup([e.item_id for e in events])
+    """Resolve ids, split context from negative feedback, count skips.
+
+    Plain Python over lists (ids resolved in one dictionary pass, types compared by
+    identity): a session has tens of events, where per-element numpy calls cost more than
+    the work.
+    """
+    item_ids = [e.item_id for e in events]
+    kinds = [e.type for e in events]
+    indices = vocab.indices(item_ids)
     unknown: dict[str, None] = {}
     disliked: set[int] = set()
     skips: dict[int, int] = {}
-    for event, index in zip(events, indices, strict=True):
-        if index == UNKNOWN_INDEX:
-            unknown.setdefault(event.item_id, None)
-        elif event.type is EventType.DISLIKE:
-            disliked.add(int(index))
-        elif event.type is EventType.SKIP:
-            skips[int(index)] = skips.get(int(index), 0) + 1
+    for item_id, kind, i in zip(item_ids, kinds, indices, strict=True):
+        if i == UNKNOWN_INDEX:
+            unknown.setdefault(item_id, None)
+        elif kind is _DISLIKE:
+            disliked.add(i)
+        elif kind is _SKIP:
+            skips[i] = skips.get(i, 0) + 1
     sequence: list[int] = []
     types: list[int] = []
     strongest: dict[int, EventType] = {}
-    for event, index in zip(events, indices, strict=True):
-        i = int(index)
-        if i == UNKNOWN_INDEX or i in disliked or event.type in NEGATIVE_TYPES:
+    for kind, i in zip(kinds, indices, strict=True):
+        if i == UNKNOWN_INDEX or i in disliked or kind in NEGATIVE_TYPES:
             continue
         sequence.append(i)
-        types.append(event.type.code)
+        types.append(_CODES[kind])
         best = strongest.get(i)
-        if best is None or _STRENGTH.get(event.type, 0) > _STRENGTH.get(best, 0):
-            strongest[i] = event.type
+        if best is None or (best is not kind and _STRENGTH.get(kind, 0) > _STRENGTH.get(best, 0)):
+            strongest[i] = kind
     liked = [i for i, t in strongest.items() if t in LIKED_TYPES]
     return SessionState(
         sequence=np.asarray(sequence, dtype=np.int64),

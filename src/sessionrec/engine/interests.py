@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -69,16 +70,38 @@ class Mixture:
 def _squared_distances(points: np.ndarray, sq_norms: np.ndarray, means: np.ndarray) -> np.ndarray:
     """(m, n, K) squared distances of each point to each of the (m, K, d) means."""
     cross = points @ means.transpose(0, 2, 1)  # (m, n, K)
-    sq = sq_norms[None, :, None] - 2.0 * cross + (means * means).sum(axis=2)[:, None, :]
-    return np.maximum(sq, 0.0)
+    sq = sq_norms[None, :, None] - 2.0 * cross + np.add.reduce(means * means, axis=2)[:, None, :]
+    return np.maximum(sq, 0.0, out=sq)
 
 
-def _farthest_point_init(points: np.ndarray, k: int) -> np.ndarray:
+@dataclass(frozen=True)
+class _Spread:
+    """The points' squared deviations from their centroid, computed once per fit: the
+    one-component mixture, the initial tied variance and the first seed all need them."""
+
+    mean: np.ndarray
+    """(1, d) the centroid."""
+    squares: np.ndarray
+    """(n, d) squared deviation of each coordinate from the centroid."""
+
+    @classmethod
+    def of(cls, x: np.ndarray) -> _Spread:
+        # The operations numpy's `x.mean(axis=0)` and `x.var(axis=0)` perform, shared.
+        mean = np.add.reduce(x, axis=0, keepdims=True) / x.shape[0]
+        centred = x - mean
+        return cls(mean, np.multiply(centred, centred, out=centred))
+
+    def total_variance(self) -> float:
+        """`x.var(axis=0).sum()`."""
+        return float((np.add.reduce(self.squares, axis=0) / self.squares.shape[0]).sum())
+
+
+def _farthest_point_init(points: np.ndarray, k: int, spread: _Spread | None = None) -> np.ndarray:
     """Starting means far apart: the point farthest from the centre, then repeatedly the
     point farthest from all chosen. Deterministic, and with well-separated interests it
     puts one seed in each, where random seeding often puts two in one."""
-    centre = points.mean(axis=0)
-    chosen = [int(np.argmax(((points - centre) ** 2).sum(axis=1)))]
+    squares = (spread or _Spread.of(points)).squares
+    chosen = [int(np.argmax(np.add.reduce(squares, axis=1)))]
     sq = ((points - points[chosen[0]]) ** 2).sum(axis=1)
     for _ in range(1, k):
         nxt = int(np.argmax(sq))
@@ -94,9 +117,10 @@ def fit_mixture(points: np.ndarray, k: int, reference_variance: float | None = N
     """
     x = np.asarray(points, dtype=np.float64)
     floor = _floor(x, reference_variance)
+    spread = _Spread.of(x)
     if k == 1:
-        return _single(x, floor)
-    return _fit_several(x, [k], floor)[0]
+        return _single(x, floor, spread)
+    return _fit_several(x, [k], floor, spread)[0]
 
 
 def _floor(x: np.ndarray, reference_variance: float | None) -> float:
@@ -104,57 +128,71 @@ def _floor(x: np.ndarray, reference_variance: float | None) -> float:
     return max(VARIANCE_FLOOR * reference, 1e-12)
 
 
-def _single(x: np.ndarray, floor: float) -> Mixture:
+def _single(x: np.ndarray, floor: float, spread: _Spread) -> Mixture:
     """The one-component mixture, in closed form."""
     n, d = x.shape
-    mean = x.mean(axis=0, keepdims=True)
-    variance = max(float(((x - mean) ** 2).sum()) / (n * d), floor)
-    sq_dist = ((x - mean) ** 2).sum()
-    log_l = -0.5 * (n * d * math.log(2.0 * math.pi * variance) + float(sq_dist) / variance)
+    sq_dist = float(spread.squares.sum())
+    variance = max(sq_dist / (n * d), floor)
+    log_l = -0.5 * (n * d * math.log(2.0 * math.pi * variance) + sq_dist / variance)
     return Mixture(
-        np.ones(1), mean, np.array([variance]), np.ones((n, 1)), log_l, _bic(log_l, 1, n, d)
+        np.ones(1), spread.mean, np.array([variance]), np.ones((n, 1)), log_l, _bic(log_l, 1, n, d)
     )
 
 
-def _fit_several(x: np.ndarray, ks: list[int], floor: float) -> list[Mixture]:
+def _row_max(values: np.ndarray) -> np.ndarray:
+    """`values.max(axis=-1, keepdims=True)` over a last axis of two or three components,
+    as elementwise maxima: a reduction along such a short axis costs several times more."""
+    top = values[..., :1]
+    for c in range(1, values.shape[-1]):
+        top = np.maximum(top, values[..., c : c + 1])
+    return top
+
+
+def _fit_several(x: np.ndarray, ks: list[int], floor: float, spread: _Spread) -> list[Mixture]:
     """EM for mixtures of several sizes at once, stacked along a first axis.
 
     With a few dozen points each numpy call costs more in overhead than in arithmetic, so
-    fitting the 2- and 3-component mixtures in the same calls halves the time. Unused
-    component slots of the smaller mixtures have weight 0 throughout.
+    fitting the 2- and 3-component mixtures in the same calls halves the time, and the
+    loop keeps its calls few (reductions as `np.add.reduce`, constants folded out of it).
+    Unused component slots of the smaller mixtures have weight 0 throughout.
     """
     n, d = x.shape
     m, k_max = len(ks), max(ks)
-    sq_norms = (x * x).sum(axis=1)
+    sq_norms = np.add.reduce(x * x, axis=1)
     active = np.arange(k_max)[None, :] < np.asarray(ks)[:, None]  # (m, k_max)
-    seeds = _farthest_point_init(x, k_max)  # greedy: the first k seeds are the k-seed init
+    seeds = _farthest_point_init(x, k_max, spread)  # greedy: the first k seeds are the k-seed init
     means = np.where(active[:, :, None], seeds[None, :, :], 0.0)  # (m, k_max, d)
     log_weights = np.where(active, -np.log(np.asarray(ks, dtype=np.float64))[:, None], -np.inf)
-    tied = np.full(m, max(float(x.var(axis=0).sum()) / d, floor))
+    tied = np.full(m, max(spread.total_variance() / d, floor))
     sq_dist = _squared_distances(x, sq_norms, means)
     previous = np.full(m, -np.inf)
     log_l = previous
     resp = np.where(active[:, None, :], 1.0, 0.0) / np.asarray(ks)[:, None, None]
+    normaliser = -0.5 * n * d  # the Gaussian's log normalising constant per log(2 pi var)
+    two_pi = 2.0 * math.pi
+    stop = TOLERANCE * n
     for _ in range(MAX_ITERATIONS):
         # E-step: responsibilities under the current means, variance and weights. The
         # Gaussian's normalising constant is the same for every component (tied variance),
         # so it enters the log-likelihood once, not the responsibilities.
         joint = log_weights[:, None, :] - sq_dist * (0.5 / tied)[:, None, None]
-        top = joint.max(axis=2, keepdims=True)
-        shifted = np.exp(joint - top)
-        totals = shifted.sum(axis=2, keepdims=True)
-        resp = shifted / totals
-        constant = -0.5 * n * d * np.log(2.0 * math.pi * tied)
-        log_l = np.log(totals).sum(axis=(1, 2)) + top.sum(axis=(1, 2)) + constant
-        if (log_l - previous < TOLERANCE * n).all():
+        top = _row_max(joint)
+        shifted = np.exp(np.subtract(joint, top, out=joint), out=joint)
+        totals = np.add.reduce(shifted, axis=2, keepdims=True)
+        resp = np.divide(shifted, totals, out=shifted)
+        constant = normaliser * np.log(two_pi * tied)
+        log_l = (
+            np.add.reduce(np.log(totals), axis=(1, 2)) + np.add.reduce(top, axis=(1, 2)) + constant
+        )
+        if all(gain < stop for gain in (log_l - previous).tolist()):
             break
         previous = log_l
         # M-step: weights, means, and the one variance each mixture's components share.
-        counts = resp.sum(axis=1) + 1e-12  # (m, k_max)
+        counts = np.add.reduce(resp, axis=1) + 1e-12  # (m, k_max)
         log_weights = np.where(active, np.log(counts / n), -np.inf)
         means = (resp.transpose(0, 2, 1) @ x) / counts[:, :, None]
         sq_dist = _squared_distances(x, sq_norms, means)
-        tied = np.maximum((resp * sq_dist).sum(axis=(1, 2)) / (n * d), floor)
+        tied = np.maximum(np.add.reduce(resp * sq_dist, axis=(1, 2)) / (n * d), floor)
     out = []
     for i, k in enumerate(ks):
         weights = np.exp(log_weights[i, :k])
@@ -184,11 +222,12 @@ def choose_mixture(
     x = np.asarray(points, dtype=np.float64)
     n = len(x)
     floor = _floor(x, reference_variance)
-    best = _single(x, floor)
+    spread = _Spread.of(x)
+    best = _single(x, floor, spread)
     sizes = list(range(2, min(max_k, n // 2) + 1))
     if n < MIN_POINTS_TO_SPLIT or not sizes or float(best.variances[0]) <= floor:
         return best  # too few points, or all within the floor of each other: one interest
-    for candidate in _fit_several(x, sizes, floor):
+    for candidate in _fit_several(x, sizes, floor, spread):
         if candidate.bic < best.bic:
             best = candidate
     return _without_empty(best)
@@ -228,6 +267,14 @@ def allocate(weights: np.ndarray, slots: int) -> np.ndarray:
             counts[donor] -= 1
             counts[i] += 1
     return counts
+
+
+@lru_cache(maxsize=4096)
+def slot_order(weights: tuple[float, ...], slots: int) -> tuple[int, ...]:
+    """`interleave(allocate(weights, slots))`, remembered: it depends only on the (rounded)
+    interest weights and the slate size, which recur across requests, and computing it
+    costs dozens of tiny numpy calls."""
+    return tuple(interleave(allocate(np.asarray(weights, dtype=np.float64), slots)))
 
 
 def interleave(counts: np.ndarray) -> list[int]:

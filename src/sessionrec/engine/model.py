@@ -135,6 +135,9 @@ class EmbeddingModel:
         self.has_text = self.text_dimension > 0 and net.items.adapter is not None
         self.type_codes = self._type_codes(training_types)
         self._encode = _traced_encoder(net, self.max_length)
+        self._positions: dict[int, torch.Tensor] = {}
+        """Per session length, the padded table positions the encoder reads (constant, so
+        built once; never written to)."""
 
     def arrays(self) -> ItemArrays:
         """The per-item arrays of the model as it is now (a full pass over the catalogue)."""
@@ -190,16 +193,20 @@ class EmbeddingModel:
         if not length:
             return np.zeros((0, arrays.item_vectors.shape[1]), dtype=np.float32)
         # Each event gets its own table row (repeats included): cheaper than deduplicating.
-        items = left_pad([np.arange(length)], self.max_length, UNKNOWN_INDEX)
+        items = self._positions.get(length)
+        if items is None:
+            items = torch.from_numpy(left_pad([np.arange(length)], self.max_length, UNKNOWN_INDEX))
+            self._positions[length] = items
         codes = left_pad(
             [self.type_codes[np.asarray(types, dtype=np.int64)[-self.max_length :]]],
             self.max_length,
             0,
         )
-        table = torch.from_numpy(np.array(arrays.item_vectors[rows]))
+        table = torch.from_numpy(arrays.item_vectors.take(rows, axis=0))
         with torch.inference_mode():
-            hidden = self._encode(torch.from_numpy(items), torch.from_numpy(codes), table)
-        return hidden[0, -length:, :].numpy().astype(np.float32)
+            hidden = self._encode(items, torch.from_numpy(codes), table)
+        # Sliced as numpy (torch indexing costs more than the copy) and copied out.
+        return hidden.numpy()[0, -length:, :].astype(np.float32)
 
     def base_scores(
         self, arrays: ItemArrays, queries: np.ndarray, sequences: Sequence[np.ndarray]

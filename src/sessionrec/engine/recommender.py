@@ -36,12 +36,12 @@ from sessionrec.engine.feedback import (
     pool_products,
     read_session,
 )
-from sessionrec.engine.interests import MAX_INTERESTS, allocate, choose_mixture, interleave
+from sessionrec.engine.interests import MAX_INTERESTS, choose_mixture, slot_order
 from sessionrec.engine.model import EmbeddingModel, ItemArrays
 from sessionrec.engine.query import MAX_K, MAX_QUERY_CHARS, Interest, Query, Slate, SlateItem
 from sessionrec.engine.steering import RequestEncoder, blend_queries, request_term
 from sessionrec.errors import ConfigError
-from sessionrec.index.exact import top_k
+from sessionrec.index.exact import top_k, top_k_columns
 from sessionrec.models.base import Recommender as Model
 from sessionrec.text.base import TextEncoder
 from sessionrec.text.registry import load_encoder
@@ -110,7 +110,8 @@ def _scale_rows(n: int) -> np.ndarray:
 
 
 def _unit_rows(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    # `np.linalg.norm(vectors, axis=1, keepdims=True)` for real rows, without its checks.
+    norms = np.sqrt(np.add.reduce(vectors * vectors, axis=1, keepdims=True))
     return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float64)
 
 
@@ -121,19 +122,37 @@ def _state(arrays: ItemArrays, table: ItemTable, scale_rows: np.ndarray | None =
     return _State(arrays, table, rows, spread)
 
 
-def _scale(scores: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per column, the mean and standard deviation of the scores over `rows` (the scale
-    sample), ignoring -inf (popularity of items added at run time)."""
-    sample = scores[rows].astype(np.float64)
+def _scale(by_column: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of the scores (given column-major: `by_column` is (R, n)), the mean and
+    standard deviation over `rows` (the scale sample), ignoring -inf (popularity of items
+    added at run time)."""
+    sample = by_column.take(rows, axis=1).astype(np.float64)  # (R, len(rows))
     finite = np.isfinite(sample)
     if finite.all():
-        mean, spread = sample.mean(axis=0), sample.std(axis=0)
+        # The very numbers `sample.T.mean(axis=0)` and `sample.T.std(axis=0)` give (see
+        # `_column_sums`), at a fraction of the cost; the mean is computed once for both.
+        count = sample.shape[1]
+        mean = _column_sums(sample) / count
+        centred = sample - mean[:, None]
+        np.multiply(centred, centred, out=centred)
+        spread = np.sqrt(_column_sums(centred) / count)
     else:
+        sample, finite = np.ascontiguousarray(sample.T), np.ascontiguousarray(finite.T)
         count = np.maximum(finite.sum(axis=0), 1)
         clean = np.where(finite, sample, 0.0)
         mean = clean.sum(axis=0) / count
         spread = np.sqrt(np.where(finite, (clean - mean) ** 2, 0.0).sum(axis=0) / count)
     return mean, np.where(spread > 1e-9, spread, 1.0)
+
+
+def _column_sums(by_column: np.ndarray) -> np.ndarray:
+    """Row sums of an (R, m) array, rounded as numpy rounds `a.sum(axis=0)` of its row-major
+    (m, R) transpose: with one column that is numpy's pairwise sum of a contiguous vector;
+    with several, numpy adds one row after another, which a running sum reproduces without
+    numpy's m inner loops of length R."""
+    if by_column.shape[0] == 1:
+        return np.add.reduce(by_column, axis=1)
+    return np.add.accumulate(by_column, axis=1)[:, -1]
 
 
 class Recommender:
@@ -333,7 +352,7 @@ class Recommender:
             position = np.searchsorted(ranking.pool, np.asarray(extra, dtype=np.int64))
             scores += [float(best[p]) for p in position]
         rows = np.asarray(chosen, dtype=np.int64)
-        ids = state.arrays.vocab.decode(rows)
+        ids = state.arrays.vocab.decode_list(chosen)
         if query.explain:
             request_cosines = None
             if ranking.request is not None:
@@ -347,7 +366,8 @@ class Recommender:
                 request_cosines,
                 ranking.request_reference,
             )
-            stats = [(item_stats or {}).get(i) for i in ids]
+            known = item_stats or {}
+            stats = [known.get(i) for i in ids]
             reasons = slate_reasons(context, rows, interest_of, explored, stats)
         else:
             reasons = [()] * len(rows)
@@ -355,12 +375,12 @@ class Recommender:
             SlateItem(
                 item_id=item_id,
                 score=round(float(score), 6),
-                title=state.table.title(int(row)),
+                title=state.table.infos[row].title,
                 reasons=why,
                 interest=interest,
             )
             for item_id, row, score, why, interest in zip(
-                ids, rows, scores, reasons, interest_of, strict=True
+                ids, chosen, scores, reasons, interest_of, strict=True
             )
         )
         return Slate(items, split.interests, session.unknown)
@@ -388,17 +408,18 @@ class Recommender:
         """The session's interests: a mixture over its distinct items' unit item vectors."""
         if session.is_empty:
             return _Interests((), ())
-        # Distinct items, most recent occurrence last, at most what the model reads.
-        reversed_unique = dict.fromkeys(session.sequence[::-1].tolist())
-        items = np.asarray(list(reversed_unique)[::-1], dtype=np.int64)
-        items = items[-self._model.max_length :]
-        key = tuple(items.tolist())
+        # Distinct items, most recent occurrence last, at most what the model reads. Kept as
+        # Python lists: the bookkeeping below is per item of one session, too small for numpy
+        # calls to pay off.
+        sequence = session.sequence.tolist()
+        distinct = list(dict.fromkeys(reversed(sequence)))[::-1][-self._model.max_length :]
+        key = tuple(distinct)
         with self._mixtures_lock:
             cached = self._mixtures.get(key)
             if cached is not None:
                 self._mixtures.move_to_end(key)
         if cached is None:
-            vectors = _unit_rows(state.arrays.item_vectors[items])
+            vectors = _unit_rows(state.arrays.item_vectors.take(distinct, axis=0))
             mixture = choose_mixture(vectors, self.max_interests, state.spread)
             cached = (mixture.weights, mixture.labels)
             with self._mixtures_lock:
@@ -406,26 +427,30 @@ class Recommender:
                 if len(self._mixtures) > MIXTURE_CACHE:
                     self._mixtures.popitem(last=False)
         weights, labels = cached
-        order = np.argsort(-weights, kind="stable")
-        rank_of = np.empty(len(order), dtype=np.int64)
-        rank_of[order] = np.arange(len(order))
-        # Each event's interest: look its item up among the clustered items (sorted copy).
-        sorted_at = np.argsort(items)
-        position = np.minimum(np.searchsorted(items[sorted_at], session.sequence), len(items) - 1)
-        found = items[sorted_at][position] == session.sequence
-        of_event = np.where(found, rank_of[labels[sorted_at][position]], -1)
+        order = np.argsort(-weights, kind="stable").tolist()
+        rank_of = [0] * len(order)
+        for rank, component in enumerate(order):
+            rank_of[component] = rank
+        label_of = labels.tolist()
+        # Each event's interest, through its item's (items are distinct, so one each).
+        interest_of_item = {
+            item: rank_of[label] for item, label in zip(distinct, label_of, strict=True)
+        }
+        of_event = np.asarray([interest_of_item.get(i, -1) for i in sequence], dtype=np.int64)
         interests: list[Interest] = []
         members: list[np.ndarray] = []
         taken: set[str] = set()
+        vocab = state.arrays.vocab
         for component in order:
-            rows = items[labels == component]
+            in_component = [i for i, c in zip(distinct, label_of, strict=True) if c == component]
+            rows = np.asarray(in_component, dtype=np.int64)
             members.append(rows)
             label = interest_label(state.table, rows, taken)
             taken.add(label)
             interests.append(
                 Interest(
                     weight=round(float(weights[component]), 6),
-                    item_ids=tuple(state.arrays.vocab.decode(rows)),
+                    item_ids=tuple(vocab.decode_list(in_component)),
                     label=label,
                 )
             )
@@ -456,10 +481,9 @@ class Recommender:
         # that interest was what the person was looking at. (The kNN half of a hybrid reads
         # each interest's own events.)
         split_up = len(split.members) > 1 and split.of_event is not None
-        if split_up and split.of_event is not None:
+        sequences = [session.sequence]
+        if split_up and split.of_event is not None and self._model.hybrid is not None:
             sequences = [session.sequence[split.of_event == i] for i in range(len(split.members))]
-        else:
-            sequences = [session.sequence]
         projected = None
         if session.is_empty and request is None:
             base = np.where(
@@ -475,14 +499,23 @@ class Recommender:
                 else np.zeros((1, arrays.item_vectors.shape[1]), np.float32)
             )
             if split_up and split.of_event is not None:
-                window = split.of_event[-len(states) :]
-                latest = [np.flatnonzero(window == i) for i in range(len(split.members))]
-                queries = np.stack([states[p[-1]] if len(p) else states[-1] for p in latest])
+                # Each interest's latest event in the model's window (the last row if none).
+                window = split.of_event[-len(states) :].tolist()
+                latest = [len(window) - 1] * len(split.members)
+                found = [False] * len(split.members)
+                for position in range(len(window) - 1, -1, -1):
+                    owner = window[position]
+                    if 0 <= owner < len(latest) and not found[owner]:
+                        latest[owner], found[owner] = position, True
+                queries = states.take(latest, axis=0)
             if request is not None:
                 projected = self._model.text_to_item_space(np.array(request[None, :]))[0]
                 queries = blend_queries(queries, projected)
             base = self._model.base_scores(arrays, queries, sequences)
-        mean, spread = _scale(base, state.scale_rows)
+        # Standardising per column is faster on a column-major copy (long inner loops, where
+        # a row-major (n, R) array has loops of R); the numbers are the same.
+        by_column = np.ascontiguousarray(base.T)
+        mean, spread = _scale(by_column, state.scale_rows)
         impressions: dict[int, int] = {}
         if query.impressions:
             rows = arrays.vocab.lookup(list(query.impressions))
@@ -504,7 +537,11 @@ class Recommender:
         size = POOL_SIZE
         while True:
             if full or n <= max(EXACT_SIZE, size):
-                pool, outside = np.flatnonzero(mask & np.isfinite(base).any(axis=1)), None
+                finite = np.isfinite(base)
+                # All finite is the usual case, and a whole-array test is far cheaper than
+                # the row-wise one.
+                usable = mask if finite.all() else mask & finite.any(axis=1)
+                pool, outside = np.flatnonzero(usable), None
             else:
                 picks = [top_k(base[:, r], size + 1, mask) for r in range(base.shape[1])]
                 outside = np.asarray(
@@ -516,16 +553,25 @@ class Recommender:
                     # space, are candidates too: the text term may lift them into the slate.
                     chosen.append(top_k(arrays.item_vectors @ projected, size, mask))
                 pool = np.unique(np.concatenate(chosen))
-            scores = (base[pool].astype(np.float64) - mean) / spread
-            pull, push = feedback_adjustment(
-                arrays.similarity, pool, session.liked, session.disliked
-            )
-            lowered = scores - (push - decay_penalty(pool, impressions, session.skips))[:, None]
-            raised = pull
+            standard = by_column.take(pool, axis=1).astype(np.float64)
+            scores = ((standard - mean[:, None]) / spread[:, None]).T  # (len(pool), R)
+            # Terms that are zero for this session are left out rather than added: adding
+            # or subtracting 0.0 would change no score.
+            lowered = scores
+            raised: np.ndarray | None = None
+            if len(session.liked) or len(session.disliked):
+                pull, push = feedback_adjustment(
+                    arrays.similarity, pool, session.liked, session.disliked
+                )
+                lowered = scores - (push - decay_penalty(pool, impressions, session.skips))[:, None]
+                raised = pull
+            elif impressions or session.skips:
+                lowered = scores + decay_penalty(pool, impressions, session.skips)[:, None]
             if request is not None:
                 cosines = pool_products(arrays.text, pool, request[None, :])[0]
-                raised = raised + request_term(cosines, reference)
-            final = lowered + raised[:, None]
+                term = request_term(cosines, reference)
+                raised = term if raised is None else raised + term
+            final = lowered if raised is None else lowered + raised[:, None]
             if outside is None:
                 break
             best_outside = (outside - mean) / spread
@@ -569,33 +615,35 @@ class Recommender:
                 [single] * len(order),
                 [float(scores[i, 0]) for i in order],
             )
-        weights = np.asarray([i.weight for i in split.interests])
-        lists = [list(top_k(scores[:, r], 2 * k)) for r in range(scores.shape[1])]
+        shares = tuple(i.weight for i in split.interests)
+        weights = np.asarray(shares)
+        lists = [top.tolist() for top in top_k_columns(scores, 2 * k)]
         cursors = [0] * len(lists)
         taken: set[int] = set()
-        rows: list[int] = []
+        picked: list[int] = []
         owners: list[int | None] = []
-        values: list[float] = []
 
         def take(r: int) -> bool:
             while cursors[r] < len(lists[r]):
-                i = int(lists[r][cursors[r]])
+                i = lists[r][cursors[r]]
                 cursors[r] += 1
                 if i not in taken:
                     taken.add(i)
-                    rows.append(int(pool[i]))
+                    picked.append(i)
                     owners.append(r)
-                    values.append(float(scores[i, r]))
                     return True
             return False
 
-        for r in interleave(allocate(weights, k)):
+        for r in slot_order(shares, k):
             if not take(r):
                 # This interest ran out of candidates: the others fill its place.
                 for other in np.argsort(-weights, kind="stable"):
                     if take(int(other)):
                         break
-        return rows, owners, values
+        # Rows and scores gathered once for the whole slate, not element by element.
+        at = np.asarray(picked, dtype=np.int64)
+        columns = np.asarray(owners, dtype=np.int64)
+        return pool[at].tolist(), owners, scores[at, columns].tolist()
 
     def _explore(
         self,
