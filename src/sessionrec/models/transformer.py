@@ -116,13 +116,6 @@ class ItemEncoder(nn.Module):
             if text is not None
             else None
         )
-        # The ID part of an item whose ID is unknown (never trained, or dropped in training):
-        # a learned typical ID vector rather than zero. Trained items' ID parts carry much
-        # of their score (popularity among it); with zero in its place a text-only item
-        # could never compete, however well its text matched.
-        self.unknown_id = (
-            nn.Parameter(torch.zeros(size)) if self.ids is not None and text is not None else None
-        )
 
     @property
     def all_trained(self) -> bool:
@@ -130,16 +123,13 @@ class ItemEncoder(nn.Module):
         return bool(self.trained.all())
 
     def table(self, id_dropout: float = 0.0) -> torch.Tensor:
-        """(n_items, C) item vectors; items never trained have the typical ID part."""
+        """(n_items, C) item vectors; items never trained have no ID part."""
         parts = []
         if self.ids is not None:
             keep = self.trained.unsqueeze(1).float()
             if self.training and id_dropout > 0 and self.adapter is not None:
                 keep = keep * (torch.rand_like(keep) >= id_dropout).float()
-            id_part = self.ids.weight * keep
-            if self.unknown_id is not None:
-                id_part = id_part + (1 - keep) * self.unknown_id
-            parts.append(id_part)
+            parts.append(self.ids.weight * keep)
         if self.adapter is not None:
             parts.append(self.adapter(self.text))
         return torch.stack(parts).sum(0)
@@ -443,7 +433,7 @@ class SessionTransformer(Recommender):
     def text_to_item_space(self, text_vectors: np.ndarray) -> np.ndarray:
         """(m, C): language-model vectors (of items or of a typed request) as item vectors.
 
-        As for an item never seen in training: the adapter plus the typical ID part.
+        Through the adapter alone, as for an item never seen in training.
         """
         net = self._fitted_net()
         adapter = net.items.adapter
@@ -457,10 +447,7 @@ class SessionTransformer(Recommender):
         was_training = adapter.training
         adapter.eval()
         with torch.no_grad():
-            projected = adapter(torch.from_numpy(vectors))
-            if net.items.unknown_id is not None:
-                projected = projected + net.items.unknown_id
-            out = projected.numpy().astype(np.float32)
+            out = adapter(torch.from_numpy(vectors)).numpy().astype(np.float32)
         adapter.train(was_training)
         return out
 
@@ -517,9 +504,6 @@ class SessionTransformer(Recommender):
             len(self.vocab), cfg.embedding_size, text_tensor, cfg.use_ids, cfg.dropout
         )
         self.net = CausalTransformer(cfg, items)
-        if items.unknown_id is not None and "items.unknown_id" not in state:
-            # Saved before the typical ID vector existed: zero is what those models used.
-            state = {**state, "items.unknown_id": np.zeros(cfg.embedding_size, np.float32)}
         load_module_arrays(self.net, state)
 
 
