@@ -160,3 +160,24 @@ class TextEncoder(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+class LoadedModelEncoder(TextEncoder):
+    """An encoder over a model loaded in-process, which knows its id and size once loaded.
+
+    Subclasses set `_name` and `_dimension` in their constructor; the properties are the
+    same for every such encoder, so they live here once.
+    """
+
+    _name: str
+    _dimension: int
+
+    @property
+    def name(self) -> str:
+        """Cache id, e.g. "st:all-MiniLM-L6-v2" or "hf:intfloat/e5-small-v2"."""
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        """Vector length of the loaded model."""
+        return self._dimension

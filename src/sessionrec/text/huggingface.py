@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from sessionrec.errors import ConfigError
-from sessionrec.text.base import TextEncoder, model_id, model_not_found_offline
+from sessionrec.text.base import LoadedModelEncoder, model_id, model_not_found_offline
 
 __all__ = ["DEFAULT_MAX_LENGTH", "HuggingFaceEncoder"]
 
@@ -24,7 +24,7 @@ DEFAULT_MAX_LENGTH = 256
 """Tokens kept per text: item descriptions rarely need more, and cost grows with length."""
 
 
-class HuggingFaceEncoder(TextEncoder):
+class HuggingFaceEncoder(LoadedModelEncoder):
     """Encode texts with `AutoModel` + masked mean pooling, from a folder or the hub cache.
 
     `device` None picks CUDA when available, else the CPU. `max_length` is capped at what
@@ -70,16 +70,6 @@ class HuggingFaceEncoder(TextEncoder):
             if isinstance(value, int) and value > 0:
                 return value
         return int(self._encode_batch(["dimension probe"]).shape[1])
-
-    @property
-    def name(self) -> str:
-        """Cache id, e.g. "hf:intfloat/e5-small-v2"."""
-        return self._name
-
-    @property
-    def dimension(self) -> int:
-        """Hidden size of the model's last layer."""
-        return self._dimension
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         import torch

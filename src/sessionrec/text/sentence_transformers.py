@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 
 from sessionrec.errors import ConfigError
-from sessionrec.text.base import TextEncoder, model_id, model_not_found_offline
+from sessionrec.text.base import LoadedModelEncoder, model_id, model_not_found_offline
 
 __all__ = ["SentenceTransformerEncoder"]
 
 logger = logging.getLogger(__name__)
 
 
-class SentenceTransformerEncoder(TextEncoder):
+class SentenceTransformerEncoder(LoadedModelEncoder):
     """Encode texts with a sentence-transformers model given by folder path or hub name.
 
     `name` overrides the cache id; by default a hub name is its own id and a folder gets
@@ -64,16 +64,6 @@ class SentenceTransformerEncoder(TextEncoder):
                 if value:
                     return int(value)
         return int(self._encode_batch(["dimension probe"]).shape[1])
-
-    @property
-    def name(self) -> str:
-        """Cache id, e.g. "st:all-MiniLM-L6-v2"."""
-        return self._name
-
-    @property
-    def dimension(self) -> int:
-        """Vector length reported by the model."""
-        return self._dimension
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         vectors = self._model.encode(
