@@ -385,9 +385,8 @@ class SessionTransformer(Recommender):
     # -- scoring ------------------------------------------------------------------------
 
     def score(self, sessions: SessionBatch) -> np.ndarray:
-        scores = (self.session_vectors(sessions) @ self.item_vectors().T).astype(np.float64)
-        scores[[len(sessions.known(i)) == 0 for i in range(len(sessions))]] = 0.0
-        return scores
+        # A session with no known item has a zero vector, so its scores are all 0.
+        return (self.session_vectors(sessions) @ self.item_vectors().T).astype(np.float64)
 
     # -- the embedding space, for the interactive engine ---------------------------------
     # Scores are dot products of a session vector and item vectors; the engine adjusts
