@@ -313,6 +313,30 @@ def test_the_engine_reads_sessions_exactly_as_the_model_does(transformer_folder:
         np.testing.assert_allclose(states[-1], expected, atol=1e-5)
 
 
+def test_the_engine_scores_items_exactly_as_the_model_does(
+    transformer_folder: Path, encoder: TextEncoder
+) -> None:
+    """Repeat offsets, and text-head scores for items added after training, included."""
+    from sessionrec.artifact import load_artifact
+    from sessionrec.engine.model import EmbeddingModel
+    from sessionrec.models.base import SessionBatch
+
+    model = load_artifact(transformer_folder)
+    assert isinstance(model, SessionTransformer) and model.repeat_bias() is not None
+    adapter = EmbeddingModel(model)
+    arrays = adapter.arrays()
+    new_text = encoder.encode(["cartoon animation kids family colourful new"])
+    arrays = adapter.add_items(arrays, ["a-new"], new_text)
+    assert model.calibrates_untrained_items
+    for items in (["a1", "a2", "a1"], ["t1", "a2", "t1", "c3"]):
+        sequence = model.vocab.lookup(items)
+        types = np.full(len(items), EventType.VIEW.code)
+        states = adapter.session_states(arrays, sequence, types)
+        got = adapter.base_scores(arrays, states[-1:], [sequence], sequence)[:, 0]
+        expected = model.score(SessionBatch([sequence], [types]))[0]
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
 def test_requests_run_safely_while_items_are_added(engine: Recommender) -> None:
     import threading
 

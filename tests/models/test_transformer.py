@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from sessionrec.data.schema import Interactions, normalise_events
 from sessionrec.errors import ConfigError
 from sessionrec.models.base import SessionBatch
+from sessionrec.models.exposure import BOOST_GRID, PROBE_SHARE
 from sessionrec.models.sequences import with_validation
 from sessionrec.models.transformer import SessionTransformer, TransformerConfig
 
@@ -121,7 +124,10 @@ def test_with_validation_replaces_a_sessions_rows_once() -> None:
 
 
 def test_scores_are_session_vectors_dot_item_vectors() -> None:
-    model = SessionTransformer(TransformerConfig(**QUICK), text_vectors=text_vectors())
+    """Without repeat offsets (test_repeats) and the text head for untrained items (below),
+    scores are plain dot products."""
+    config = TransformerConfig(**QUICK, repeat_bias=False, text_head=0.0)
+    model = SessionTransformer(config, text_vectors=text_vectors())
     model.fit(pairs_log())
     batch = SessionBatch([model.vocab.lookup(["x1", "y1"]), model.vocab.lookup(["x2"])])
     expected = model.session_vectors(batch) @ model.item_vectors().T
@@ -166,3 +172,46 @@ def test_the_embedding_interface_needs_text_for_text_operations() -> None:
     assert not model.has_text
     with pytest.raises(ConfigError, match="without item text"):
         model.text_to_item_space(np.zeros((1, 16), dtype=np.float32))
+
+
+def test_with_ids_an_untrained_item_competes_through_the_text_head() -> None:
+    """'y_new' (never trained) reads like 'y3': after x3 it must rank next to y3."""
+    vectors = text_vectors()
+    model = SessionTransformer(TransformerConfig(**QUICK), text_vectors=vectors)
+    model.fit(pairs_log())
+    assert model.calibrates_untrained_items
+    scores = model.score(SessionBatch([model.vocab.lookup(["x3"])]))[0]
+    assert np.isfinite(scores).all()
+    rank = int((scores > scores[model.vocab.index("y_new")]).sum())
+    assert rank <= 1  # first, or second behind y3 itself
+    plain = SessionTransformer(TransformerConfig(**QUICK, text_head=0.0), text_vectors=vectors)
+    plain.fit(pairs_log())
+    assert not plain.calibrates_untrained_items
+
+
+def test_probes_are_kept_from_the_text_head_and_set_the_boost() -> None:
+    model = SessionTransformer(TransformerConfig(**QUICK), text_vectors=text_vectors())
+    model.fit(pairs_log())
+    assert model.net is not None
+    items = model.net.items
+    probes, trained = items.probes.numpy(), items.trained.numpy()
+    assert probes.sum() == round(PROBE_SHARE * trained.sum())
+    assert not (probes & ~trained).any()
+    assert float(items.new_item_boost) in BOOST_GRID
+    # A batch whose every target is a probe gives the text head nothing to learn from.
+    probe = int(np.flatnonzero(probes)[0])
+    inputs = torch.tensor([[0, 1, 2]])
+    targets = torch.full((1, 3), probe)
+    types = torch.zeros((1, 3), dtype=torch.long)
+    model.net.eval()
+    with torch.no_grad():
+        _, with_head = model.net(inputs, types, targets)
+        model.net.config = replace(model.net.config, text_head=0.0)
+        _, without_head = model.net(inputs, types, targets)
+    assert with_head is not None and without_head is not None
+    assert float(with_head) == pytest.approx(float(without_head))
+    off = SessionTransformer(
+        TransformerConfig(**QUICK, new_item_exposure=0.0), text_vectors=text_vectors()
+    ).fit(pairs_log())
+    assert off.net is not None
+    assert not off.net.items.probes.any() and float(off.net.items.new_item_boost) == 0.0

@@ -22,7 +22,9 @@ from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
 from sessionrec.errors import ConfigError
 from sessionrec.models.base import Recommender as Model
 from sessionrec.models.base import SessionBatch
+from sessionrec.models.exposure import as_new_items
 from sessionrec.models.hybrid import Hybrid, as_distribution
+from sessionrec.models.repeats import repeat_offsets
 from sessionrec.models.sequences import left_pad
 from sessionrec.models.transformer import CausalTransformer, SessionTransformer
 from sessionrec.text.base import normalise_rows
@@ -49,6 +51,11 @@ class ItemArrays:
     """(n,) log-frequency in training; -inf for items added later."""
     knn_index: np.ndarray | None
     """(n,) index of each item in a hybrid's kNN vocabulary (-1: unknown to it)."""
+    text_parts: np.ndarray | None = None
+    """(n, C) the text parts of the item vectors, where the model scores items it never
+    trained on through its text head (`SessionTransformer.calibrates_untrained_items`)."""
+    trained: np.ndarray | None = None
+    """(n,) bool: the model trained on the item (with `text_parts`)."""
 
     def __len__(self) -> int:
         return len(self.vocab)
@@ -135,6 +142,11 @@ class EmbeddingModel:
         self.has_text = self.text_dimension > 0 and net.items.adapter is not None
         self.type_codes = self._type_codes(training_types)
         self._encode = _traced_encoder(net, self.max_length)
+        self.repeat_bias = self.transformer.repeat_bias()
+        self.has_text_head = (
+            self.has_text and self.transformer.config.text_head > 0 and net.items.ids is not None
+        )
+        self.new_item_boost = float(net.items.new_item_boost)
         self._positions: dict[int, torch.Tensor] = {}
         """Per session length, the padded table positions the encoder reads (constant, so
         built once; never written to)."""
@@ -149,6 +161,10 @@ class EmbeddingModel:
         knn_index = None
         if self.hybrid is not None and self.hybrid.weight < 1:
             knn_index = self.hybrid.knn.vocab.lookup(vocab.ids)
+        text_parts = trained = None
+        if self.has_text_head:
+            text_parts = _frozen(self.transformer.text_item_vectors())
+            trained = _frozen(self.net.items.trained.numpy().copy())
         return ItemArrays(
             vocab=vocab,
             item_vectors=_frozen(item_vectors),
@@ -156,6 +172,8 @@ class EmbeddingModel:
             similarity=_frozen(similarity),
             popularity=_frozen(self.net.items.log_q.numpy().astype(np.float64)),
             knn_index=None if knn_index is None else _frozen(knn_index),
+            text_parts=text_parts,
+            trained=trained,
         )
 
     def _type_codes(self, training_types: Mapping[str, int] | None) -> np.ndarray:
@@ -209,15 +227,42 @@ class EmbeddingModel:
         return hidden.numpy()[0, -length:, :].astype(np.float32)
 
     def base_scores(
-        self, arrays: ItemArrays, queries: np.ndarray, sequences: Sequence[np.ndarray]
+        self,
+        arrays: ItemArrays,
+        queries: np.ndarray,
+        sequences: Sequence[np.ndarray],
+        history: np.ndarray,
     ) -> np.ndarray:
         """(n, R): model scores of every item for R query vectors.
 
         For a transformer, the logits (float32: one pass over the item vectors is the
-        biggest cost of a request). For a hybrid, the log of its blend of the transformer's
-        softmax and the kNN votes of `sequences` (one per query).
+        biggest cost of a request), with the model's learned offsets for items already in
+        `history` (the session's items) and its text-head scores for items it never
+        trained on. For a hybrid, the log of its blend of the transformer's softmax and the
+        kNN votes of `sequences` (one per query).
         """
         logits = arrays.item_vectors @ queries.T
+        if self.repeat_bias is not None and len(history):
+            window = left_pad([np.asarray(history, np.int64)], self.max_length, UNKNOWN_INDEX)
+            _, columns, values = repeat_offsets(window, self.repeat_bias)
+            offsets = np.zeros(len(logits), dtype=np.float64)
+            np.add.at(offsets, columns, values)
+            logits = logits + offsets.astype(np.float32)[:, None]
+        trained = arrays.trained
+        if (
+            arrays.text_parts is not None
+            and trained is not None
+            and 0 < trained.sum() < len(trained)
+        ):
+            # Items never trained on: text-head scores on the full head's scale.
+            text_logits = arrays.text_parts @ queries.T  # (no repeat offsets: see the model)
+            logits = as_new_items(
+                logits.T.astype(np.float64),
+                text_logits.T.astype(np.float64),
+                ~trained,
+                trained,
+                self.new_item_boost,
+            ).T.astype(np.float32)
         if self.hybrid is None or arrays.knn_index is None:
             return logits
         weight = self.hybrid.weight
@@ -269,6 +314,10 @@ class EmbeddingModel:
         knn_index = arrays.knn_index
         if knn_index is not None:
             knn_index = np.concatenate([knn_index, np.full(n_new, UNKNOWN_INDEX, np.int64)])
+        text_parts, trained = arrays.text_parts, arrays.trained
+        if text_parts is not None and trained is not None:
+            text_parts = _frozen(np.concatenate([text_parts, fresh]))
+            trained = _frozen(np.concatenate([trained, np.zeros(n_new, dtype=bool)]))
         return ItemArrays(
             vocab=self.transformer.vocab,
             item_vectors=_frozen(np.concatenate([arrays.item_vectors, fresh])),
@@ -276,6 +325,8 @@ class EmbeddingModel:
             similarity=_frozen(np.concatenate([arrays.similarity, unit])),
             popularity=_frozen(np.concatenate([arrays.popularity, np.full(n_new, -np.inf)])),
             knn_index=None if knn_index is None else _frozen(knn_index),
+            text_parts=text_parts,
+            trained=trained,
         )
 
     def _sync_hybrid(self) -> None:

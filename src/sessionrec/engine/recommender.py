@@ -511,7 +511,7 @@ class Recommender:
             if request is not None:
                 projected = self._model.text_to_item_space(np.array(request[None, :]))[0]
                 queries = blend_queries(queries, projected)
-            base = self._model.base_scores(arrays, queries, sequences)
+            base = self._model.base_scores(arrays, queries, sequences, session.sequence)
         # Standardising per column is faster on a column-major copy (long inner loops, where
         # a row-major (n, R) array has loops of R); the numbers are the same.
         by_column = np.ascontiguousarray(base.T)

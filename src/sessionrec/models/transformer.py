@@ -27,7 +27,9 @@ from sessionrec.data.schema import ITEM_ID, Catalogue, EventType, Interactions
 from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
 from sessionrec.errors import ConfigError
 from sessionrec.models.base import Recommender, SessionBatch
+from sessionrec.models.exposure import PROBE_SHARE, BoostSearch, as_new_items, choose_probes
 from sessionrec.models.neural import NeuralConfig, load_module_arrays, module_arrays
+from sessionrec.models.repeats import RepeatBias, repeat_offsets
 from sessionrec.models.sequences import (
     left_pad,
     split_sequences,
@@ -41,6 +43,8 @@ from sessionrec.text.template import DEFAULT_TEMPLATE
 from sessionrec.train.trainer import Trainer, TrainResult
 
 N_EVENT_TYPES = len(EventType)
+MAX_BOOST_CASES = 5000
+"""Validation cases (a seeded sample) the new-item boost is chosen on."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,17 @@ class TransformerConfig(NeuralConfig):
     """Add the adapter over the item's text vector where text vectors are given."""
     id_dropout: float = 0.1
     """Probability of hiding an item's ID part in training (teaches the text path)."""
+    text_head: float = 1.0
+    """Weight of a second loss that scores items by their text part alone (0: off). It
+    makes the adapter a recommender on its own, so items never seen in training (which
+    have nothing else) get scores on the scale of the trained ones; see `score`."""
+    text_head_positions: float = 0.25
+    """Share of target positions (drawn per batch) the text head's loss is taken over: an
+    estimate, as it costs as much as the main loss when taken everywhere."""
+    new_item_exposure: float = 0.3
+    """Items never seen in training get a score boost, the smallest under which they reach
+    a top 20 at least this share as often as trained items do on validation (see
+    `models.exposure`); 0: no boost, their scores are the text head's probabilities."""
     text_encoder: str | None = None
     """Text encoder spec for `sessionrec.text.load_encoder` (None: the bundled MiniLM)."""
     text_template: str = DEFAULT_TEMPLATE
@@ -72,6 +87,9 @@ class TransformerConfig(NeuralConfig):
     """Catalogue size above which training uses sampled softmax instead of the full one."""
     n_negatives: int = 2048
     """Negatives shared by a batch under sampled softmax."""
+    repeat_bias: bool = True
+    """Learn score offsets for items already in the session, by how long ago they occurred
+    (see `models.repeats`); trained under the full softmax only."""
     refit: bool = False
     """After early stopping, retrain from scratch on training + validation events for the
     chosen number of epochs (doubles training time)."""
@@ -94,9 +112,18 @@ class ItemEncoder(nn.Module):
     """(n_items,) bool: the item occurred in training (only those get an ID part)."""
     log_q: torch.Tensor
     """(n_items,) log-probability of drawing each item as a sampled-softmax negative."""
+    probes: torch.Tensor
+    """(n_items,) bool: trained items the text head does not train on (`models.exposure`)."""
+    new_item_boost: torch.Tensor
+    """() the log-probability boost of items never trained on, chosen on validation."""
 
     def __init__(
-        self, n_items: int, size: int, text: torch.Tensor | None, use_ids: bool, dropout: float
+        self,
+        n_items: int,
+        size: int,
+        text: torch.Tensor | None,
+        use_ids: bool,
+        dropout: float,
     ) -> None:
         super().__init__()
         self.n_items = n_items
@@ -106,6 +133,8 @@ class ItemEncoder(nn.Module):
         self.register_buffer("text", text if text is not None else torch.zeros(n_items, 0))
         self.register_buffer("trained", torch.ones(n_items, dtype=torch.bool))
         self.register_buffer("log_q", torch.full((n_items,), -math.log(max(n_items, 1))))
+        self.register_buffer("probes", torch.zeros(n_items, dtype=torch.bool))
+        self.register_buffer("new_item_boost", torch.zeros(()))
         self.adapter = (
             nn.Sequential(
                 nn.Linear(text.shape[1], size),
@@ -124,15 +153,22 @@ class ItemEncoder(nn.Module):
 
     def table(self, id_dropout: float = 0.0) -> torch.Tensor:
         """(n_items, C) item vectors; items never trained have no ID part."""
-        parts = []
+        ids, text = self.parts(id_dropout)
+        if ids is None:
+            assert text is not None
+            return text
+        return ids if text is None else ids + text
+
+    def parts(self, id_dropout: float = 0.0) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The ID parts and the text parts of all item vectors (None where switched off)."""
+        ids = None
         if self.ids is not None:
             keep = self.trained.unsqueeze(1).float()
             if self.training and id_dropout > 0 and self.adapter is not None:
                 keep = keep * (torch.rand_like(keep) >= id_dropout).float()
-            parts.append(self.ids.weight * keep)
-        if self.adapter is not None:
-            parts.append(self.adapter(self.text))
-        return torch.stack(parts).sum(0)
+            ids = self.ids.weight * keep
+        text = self.adapter(self.text) if self.adapter is not None else None
+        return ids, text
 
 
 class Dropout(nn.Module):
@@ -199,6 +235,7 @@ class CausalTransformer(nn.Module):
             Block(size, config.n_heads, config.dropout) for _ in range(config.n_layers)
         )
         self.ln_f = nn.LayerNorm(size)
+        self.repeats = RepeatBias() if config.repeat_bias else None
         # Small initial weights everywhere (as GPT-2): with torch's N(0, 1) default, position
         # embeddings would drown the item vectors and training stalls at popularity.
         for name, parameter in self.named_parameters():
@@ -217,11 +254,32 @@ class CausalTransformer(nn.Module):
         Returns (logits, loss): logits (B, n_items) for the last position at inference,
         (B, T, n_items) when targets are given.
         """
-        table = self.items.table(self.config.id_dropout)  # (n_items, C)
+        id_part, text_part = self.items.parts(self.config.id_dropout)
+        if id_part is None or text_part is None:
+            table = id_part if text_part is None else text_part
+        else:
+            table = id_part + text_part  # (n_items, C)
+        assert table is not None
         hidden = self.encode(items, types, table)
         if targets is None:
-            return hidden[:, -1, :] @ table.T, None
-        return self._score_targets(hidden, targets, table)
+            logits = hidden[:, -1, :] @ table.T
+            if self.repeats is not None:
+                last = torch.zeros_like(items, dtype=torch.bool)
+                last[:, -1] = True
+                logits = self.repeats.add_to(logits, items, last)
+            return logits, None
+        logits, loss = self._score_targets(hidden, items, targets, table)
+        if self.config.text_head > 0 and id_part is not None and text_part is not None:
+            # Probes are unknown to the text head: never its targets, never its negatives.
+            probes = self.items.probes
+            skip = probes[targets.clamp(min=0)]
+            if self.config.text_head_positions < 1:
+                draw = torch.rand(targets.shape, device=targets.device)
+                skip = skip | (draw >= self.config.text_head_positions)
+            text_targets = targets.masked_fill(skip, UNKNOWN_INDEX)
+            _, text_loss = self._score_targets(hidden, None, text_targets, text_part, probes)
+            loss = loss + self.config.text_head * text_loss
+        return logits, loss
 
     def encode(self, items: torch.Tensor, types: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
         """(B, T, C) hidden states; position t has read the session up to and including t."""
@@ -240,20 +298,37 @@ class CausalTransformer(nn.Module):
         return self.ln_f(x)
 
     def _score_targets(
-        self, hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor
+        self,
+        hidden: torch.Tensor,
+        items: torch.Tensor | None,
+        targets: torch.Tensor,
+        table: torch.Tensor,
+        excluded: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and loss at the positions with a target; with the repeat offsets of
+        `items` (None: without, as for the text head), `excluded` items never scored."""
         # Score only the positions that have a target: padding costs no softmax.
         has_target = targets >= 0
         hidden, targets = hidden[has_target], targets[has_target]  # (N, C), (N,)
         if self.items.n_items > self.config.sampled_softmax_above:
-            return self.sampled_softmax(hidden, targets, table)
+            return self.sampled_softmax(hidden, targets, table, excluded)
         logits = hidden @ table.T  # (N, n_items)
+        if self.repeats is not None and items is not None:
+            logits = self.repeats.add_to(logits, items, has_target)
         if not self.items.all_trained:
             logits = logits.masked_fill(~self.items.trained, float("-inf"))
+        if excluded is not None and bool(excluded.any()):
+            logits = logits.masked_fill(excluded, float("-inf"))
+        if len(targets) == 0:
+            return logits, logits.sum() * 0.0
         return logits, F.cross_entropy(logits, targets)
 
     def sampled_softmax(
-        self, hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor
+        self,
+        hidden: torch.Tensor,
+        targets: torch.Tensor,
+        table: torch.Tensor,
+        excluded: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Cross-entropy against shared negatives drawn by popularity, logQ-corrected.
 
@@ -266,9 +341,10 @@ class CausalTransformer(nn.Module):
         negatives = torch.multinomial(log_q.exp(), self.config.n_negatives, replacement=True)
         positive = (hidden * table[targets]).sum(-1, keepdim=True) - log_q[targets].unsqueeze(1)
         negative = hidden @ table[negatives].T - log_q[negatives]  # (N, negatives)
-        negative = negative.masked_fill(
-            negatives.unsqueeze(0) == targets.unsqueeze(1), float("-inf")
-        )
+        drop = negatives.unsqueeze(0) == targets.unsqueeze(1)
+        if excluded is not None:
+            drop = drop | excluded[negatives].unsqueeze(0)
+        negative = negative.masked_fill(drop, float("-inf"))
         logits = torch.cat([positive, negative], dim=1)
         zeros = torch.zeros(len(targets), dtype=torch.long, device=targets.device)
         return logits, F.cross_entropy(logits, zeros)
@@ -329,6 +405,7 @@ class SessionTransformer(Recommender):
         self.training_result = Trainer(cfg.train_options()).fit(
             self.net, self._epoch_losses(self.net, fit_data), validate, "transformer"
         )
+        self._choose_new_item_boost(valid_batch, valid_targets)
         if cfg.refit and self.training_result.best_epoch > 0:
             # Early stopping has chosen how long to train; the events it held out are
             # not test data, so the final model learns from them too.
@@ -342,17 +419,44 @@ class SessionTransformer(Recommender):
             self.training_result.peak_memory_mb = refit.peak_memory_mb
         return self
 
+    def _choose_new_item_boost(self, batch: SessionBatch, targets: np.ndarray) -> None:
+        """Set the boost of items never trained on from the probes' validation hit rate."""
+        net = self._fitted_net()
+        probes = net.items.probes.numpy()
+        if not probes.any() or len(targets) == 0:
+            return
+        search = BoostSearch(probes, net.items.trained.numpy())
+        chosen = np.random.default_rng(self.config.seed).permutation(len(targets))
+        chosen = np.sort(chosen[:MAX_BOOST_CASES])
+        for start in range(0, len(chosen), 512):
+            rows = chosen[start : start + 512]
+            types = None if batch.event_types is None else [batch.event_types[r] for r in rows]
+            full, text = self._head_scores(
+                SessionBatch([batch.items[r] for r in rows], types), True
+            )
+            assert text is not None
+            search.add(full, text, targets[rows])
+        net.items.new_item_boost.fill_(search.smallest_boost(self.config.new_item_exposure))
+
     def _new_net(self, data: Interactions) -> CausalTransformer:
         """A freshly initialised network (seeded) for items as they occur in `data`."""
         cfg = self.config
         torch.manual_seed(cfg.seed)
         items = ItemEncoder(
-            len(self.vocab), cfg.embedding_size, self._item_text(), cfg.use_ids, cfg.dropout
+            len(self.vocab),
+            cfg.embedding_size,
+            self._item_text(),
+            cfg.use_ids,
+            cfg.dropout,
         )
         trained = np.zeros(len(self.vocab), dtype=bool)
         trained[self.vocab.lookup(data.item_ids())] = True
         items.trained.copy_(torch.from_numpy(trained))
         items.log_q.copy_(torch.from_numpy(negative_log_probabilities(data, self.vocab)))
+        if cfg.text_head > 0 and cfg.new_item_exposure > 0 and cfg.use_ids and items.adapter:
+            has_text = (items.text != 0).any(dim=1).numpy()
+            probes = choose_probes(trained & has_text, PROBE_SHARE, cfg.seed)
+            items.probes.copy_(torch.from_numpy(probes))
         return CausalTransformer(cfg, items)
 
     def _epoch_losses(
@@ -385,8 +489,70 @@ class SessionTransformer(Recommender):
     # -- scoring ------------------------------------------------------------------------
 
     def score(self, sessions: SessionBatch) -> np.ndarray:
-        # A session with no known item has a zero vector, so its scores are all 0.
-        return (self.session_vectors(sessions) @ self.item_vectors().T).astype(np.float64)
+        full, text = self._head_scores(sessions, self.calibrates_untrained_items)
+        if text is None:
+            return full
+        items = self._fitted_net().items
+        trained = items.trained.numpy()
+        return as_new_items(full, text, ~trained, trained, float(items.new_item_boost))
+
+    def _head_scores(
+        self, sessions: SessionBatch, with_text: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """(B, n) scores by the full head (with the repeat offsets) and, `with_text`, by the
+        text head."""
+        # A session with no known item has a zero vector and no repeats: all scores 0.
+        vectors = self.session_vectors(sessions)
+        offsets = np.zeros((len(sessions), len(self.vocab)))
+        bias = self.repeat_bias()
+        if bias is not None:
+            rows, columns, values = repeat_offsets(self._padded_items(sessions), bias)
+            np.add.at(offsets, (rows, columns), values)
+        full = (vectors @ self.item_vectors().T) + offsets
+        if not with_text:
+            return full, None
+        # The text head is trained without repeat offsets (items it must score are new).
+        return full, (vectors @ self.text_item_vectors().T).astype(np.float64)
+
+    @property
+    def calibrates_untrained_items(self) -> bool:
+        """Whether items never seen in training are scored by the text head, shifted onto
+        the scale of the full scores (`untrained_shift`), rather than by their text part
+        dotted with the session as if it were a full item vector."""
+        net = self._fitted_net()
+        items = net.items
+        return (
+            self.config.text_head > 0
+            and items.ids is not None
+            and items.adapter is not None
+            and not items.all_trained
+            and bool(items.trained.any())
+        )
+
+    def text_item_vectors(self) -> np.ndarray:
+        """(n_items, C) float32: the text parts of the item vectors (the text head's items)."""
+        net = self._fitted_net()
+        if net.items.adapter is None:
+            raise ConfigError("this transformer was trained without item text")
+        was_training = net.training
+        net.eval()
+        with torch.no_grad():
+            _, text = net.items.parts()
+        net.train(was_training)
+        assert text is not None
+        return text.numpy().astype(np.float32)
+
+    def repeat_bias(self) -> np.ndarray | None:
+        """The learned score offset per distance bucket (`models.repeats`), if any."""
+        repeats = self._fitted_net().repeats
+        return None if repeats is None else repeats.bias.detach().numpy().astype(np.float64)
+
+    def _padded_items(self, sessions: SessionBatch) -> np.ndarray:
+        """(B, max_length) known item indices, left-padded with -1: what the model reads."""
+        n = len(sessions)
+        return left_pad(
+            [sessions.known(i) for i in range(n)], self.config.max_length, UNKNOWN_INDEX
+        )
 
     # -- the embedding space, for the interactive engine ---------------------------------
     # Scores are dot products of a session vector and item vectors; the engine adjusts
@@ -401,9 +567,10 @@ class SessionTransformer(Recommender):
         """(B, C) float32: what each session asks for (zeros for a session with no known item)."""
         net = self._fitted_net()
         n = len(sessions)
-        length = self.config.max_length
-        items = left_pad([sessions.known(i) for i in range(n)], length, UNKNOWN_INDEX)
-        type_codes = left_pad([sessions.known_types(i) for i in range(n)], length, 0)
+        items = self._padded_items(sessions)
+        type_codes = left_pad(
+            [sessions.known_types(i) for i in range(n)], self.config.max_length, 0
+        )
         was_training = net.training
         net.eval()
         with torch.no_grad():
@@ -476,6 +643,7 @@ class SessionTransformer(Recommender):
         n_new = len(new_rows)
         items.text = torch.cat([items.text, vectors[new_rows]])
         items.trained = torch.cat([items.trained, torch.zeros(n_new, dtype=torch.bool)])
+        items.probes = torch.cat([items.probes, torch.zeros(n_new, dtype=torch.bool)])
         items.log_q = torch.cat([items.log_q, torch.full((n_new,), float("-inf"))])
         if items.ids is not None:
             grown = nn.Embedding(items.n_items + n_new, items.ids.embedding_dim)
@@ -500,7 +668,11 @@ class SessionTransformer(Recommender):
         text = state.get("items.text")
         text_tensor = torch.from_numpy(text) if text is not None and text.shape[1] > 0 else None
         items = ItemEncoder(
-            len(self.vocab), cfg.embedding_size, text_tensor, cfg.use_ids, cfg.dropout
+            len(self.vocab),
+            cfg.embedding_size,
+            text_tensor,
+            cfg.use_ids,
+            cfg.dropout,
         )
         self.net = CausalTransformer(cfg, items)
         load_module_arrays(self.net, state)
