@@ -64,7 +64,9 @@ class RepeatBias(nn.Module):
         visible = (distance >= 0).unsqueeze(0) & (items >= 0).unsqueeze(1)  # (B, T, T)
         values = self.bias[buckets].unsqueeze(0) * visible
         columns = items.clamp(min=0).unsqueeze(1).expand(-1, T, -1)
-        return logits.scatter_add(1, columns[query], values[query])
+        # In place: the logits are a product whose backward does not read them, and a copy
+        # of a (positions × catalogue) array is a tenth of a training step.
+        return logits.scatter_add_(1, columns[query], values[query])
 
 
 def repeat_offsets(

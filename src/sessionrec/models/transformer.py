@@ -7,8 +7,11 @@ softmax cross-entropy at every position (the loss of gSASRec / SASRec-CE, which 
 original one-negative BCE by a wide margin).
 
 ID dropout zeroes an item's ID part at random during training, so the text path alone
-learns to stand for an item; an item never seen in training has a zero ID part and is
-scored through its text.
+learns to stand for an item. A second loss (the text head) scores items by their text part
+alone; an item never seen in training is scored by that head, on the full head's scale,
+plus a boost chosen on validation (`models.exposure`). Learned offsets push down items the
+session already holds where the training data says people do not repeat
+(`models.repeats`).
 """
 
 from __future__ import annotations
