@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from sessionrec.models.exposure import (
     BOOST_GRID,
+    CONFIDENCE_Z,
     HIT_K,
     BoostSearch,
     as_new_items,
     choose_probes,
     log_partition,
+    wilson_lower_bound,
 )
 
 
@@ -68,9 +71,19 @@ def test_the_boost_search_counts_hits_as_rescoring_would() -> None:
     np.testing.assert_allclose(search.known_hits / search.n_known_cases, known_rate)
     # More boost: probes hit more often, known targets less often.
     assert probe_rate[-1] > probe_rate[0] and known_rate[-1] < known_rate[0]
+    lower = wilson_lower_bound(search.probe_hits, search.n_probe_cases, CONFIDENCE_Z)
+    assert (lower < probe_rate).all()
     for exposure in (0.2, 0.5, 1.0):
-        reached = np.flatnonzero(probe_rate >= exposure * known_rate)
+        reached = np.flatnonzero(lower >= exposure * known_rate)
         expected = BOOST_GRID[reached[0]] if len(reached) else BOOST_GRID[-1]
         assert search.smallest_boost(exposure) == expected
     assert search.smallest_boost(0.0) == 0.0
     assert BoostSearch(probes, trained).smallest_boost(0.3) == 0.0  # no cases seen
+
+
+def test_the_wilson_bound_is_below_the_rate_and_tightens_with_cases() -> None:
+    # 9 hits in 90 cases: a rate of 0.1; worked by hand, the bound is 0.0591 at z 1.645.
+    assert float(wilson_lower_bound(np.array(9.0), 90, 1.645)) == pytest.approx(0.0591, abs=2e-4)
+    more = float(wilson_lower_bound(np.array(90.0), 900, 1.645))
+    assert 0.0591 < more < 0.1
+    assert float(wilson_lower_bound(np.array(0.0), 90, 1.645)) == 0.0
