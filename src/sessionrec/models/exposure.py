@@ -3,10 +3,10 @@
 The text head scores an item the model never trained on with the probability its text
 alone suggests. That probability is honest but humble: a new item has no history, so it
 rarely outscores well-known items, and left alone it would hardly ever be shown (on
-ml-100k with a tenth of the items held out, new items reach a top 20 about a sixth as often
-as known ones). A catalogue that adds items wants them seen, so the model adds a boost to
-their log-probabilities: the smallest one under which new items reach the top `HIT_K` at
-least `exposure` times as often as known items do.
+ml-100k with a tenth of the items held out, new items reached a top 20 about a sixteenth as
+often as known ones, over three seeds). A catalogue that adds items wants them seen, so
+the model adds a boost to their log-probabilities: the smallest one under which new items
+reach the top `HIT_K` at least `exposure` times as often as known items do.
 
 The boost is chosen without any real new item: before training, a seeded share of the
 trained items with text ("probes") is kept out of the text head's loss, so to the text head
@@ -51,9 +51,13 @@ def as_new_items(
     the full head's scale (both log-partitions over the known items), plus `boost`.
     """
     out = full.copy()
-    shift = log_partition(full[:, known]) - log_partition(text[:, known])
-    out[:, new] = text[:, new] + (shift + boost)[:, None]
+    out[:, new] = text[:, new] + (text_to_full_scale(full, text, known) + boost)[:, None]
     return out
+
+
+def text_to_full_scale(full: np.ndarray, text: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """(B,) what puts text-head scores on the full head's log-probability scale."""
+    return log_partition(full[:, known]) - log_partition(text[:, known])
 
 
 def log_partition(scores: np.ndarray) -> np.ndarray:
@@ -83,7 +87,7 @@ class BoostSearch:
         """Count hits of (B, n) full- and text-head scores of B cases with `targets`."""
         if not self.known.any():
             return
-        shift = log_partition(full[:, self.known]) - log_partition(text[:, self.known])
+        shift = text_to_full_scale(full, text, self.known)
         for row, target in enumerate(targets):
             is_probe, is_known = self.probes[target], self.known[target]
             if not (is_probe or is_known):
