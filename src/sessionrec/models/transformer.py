@@ -121,12 +121,7 @@ class ItemEncoder(nn.Module):
     """() the log-probability boost of items never trained on, chosen on validation."""
 
     def __init__(
-        self,
-        n_items: int,
-        size: int,
-        text: torch.Tensor | None,
-        use_ids: bool,
-        dropout: float,
+        self, n_items: int, size: int, text: torch.Tensor | None, use_ids: bool, dropout: float
     ) -> None:
         super().__init__()
         self.n_items = n_items
@@ -156,7 +151,11 @@ class ItemEncoder(nn.Module):
 
     def table(self, id_dropout: float = 0.0) -> torch.Tensor:
         """(n_items, C) item vectors; items never trained have no ID part."""
-        ids, text = self.parts(id_dropout)
+        return self.combine(*self.parts(id_dropout))
+
+    @staticmethod
+    def combine(ids: torch.Tensor | None, text: torch.Tensor | None) -> torch.Tensor:
+        """Item vectors from their parts (`parts`): the sum of those switched on."""
         if ids is None:
             assert text is not None
             return text
@@ -258,11 +257,7 @@ class CausalTransformer(nn.Module):
         (B, T, n_items) when targets are given.
         """
         id_part, text_part = self.items.parts(self.config.id_dropout)
-        if id_part is None or text_part is None:
-            table = id_part if text_part is None else text_part
-        else:
-            table = id_part + text_part  # (n_items, C)
-        assert table is not None
+        table = self.items.combine(id_part, text_part)  # (n_items, C)
         hidden = self.encode(items, types, table)
         if targets is None:
             logits = hidden[:, -1, :] @ table.T
@@ -446,11 +441,7 @@ class SessionTransformer(Recommender):
         cfg = self.config
         torch.manual_seed(cfg.seed)
         items = ItemEncoder(
-            len(self.vocab),
-            cfg.embedding_size,
-            self._item_text(),
-            cfg.use_ids,
-            cfg.dropout,
+            len(self.vocab), cfg.embedding_size, self._item_text(), cfg.use_ids, cfg.dropout
         )
         trained = np.zeros(len(self.vocab), dtype=bool)
         trained[self.vocab.lookup(data.item_ids())] = True
@@ -511,17 +502,20 @@ class SessionTransformer(Recommender):
         if bias is not None:
             rows, columns, values = repeat_offsets(self._padded_items(sessions), bias)
             np.add.at(offsets, (rows, columns), values)
-        full = (vectors @ self.item_vectors().T) + offsets
+        item_vectors, text_vectors = self._item_tables()
+        full = (vectors @ item_vectors.T) + offsets
         if not with_text:
             return full, None
+        if text_vectors is None:
+            raise ConfigError("this transformer was trained without item text")
         # The text head is trained without repeat offsets (items it must score are new).
-        return full, (vectors @ self.text_item_vectors().T).astype(np.float64)
+        return full, (vectors @ text_vectors.T).astype(np.float64)
 
     @property
     def calibrates_untrained_items(self) -> bool:
         """Whether items never seen in training are scored by the text head, shifted onto
-        the scale of the full scores (`untrained_shift`), rather than by their text part
-        dotted with the session as if it were a full item vector."""
+        the scale of the full scores (`models.exposure.as_new_items`), rather than by their
+        text part dotted with the session as if it were a full item vector."""
         net = self._fitted_net()
         items = net.items
         return (
@@ -534,16 +528,22 @@ class SessionTransformer(Recommender):
 
     def text_item_vectors(self) -> np.ndarray:
         """(n_items, C) float32: the text parts of the item vectors (the text head's items)."""
-        net = self._fitted_net()
-        if net.items.adapter is None:
+        _, text = self._item_tables()
+        if text is None:
             raise ConfigError("this transformer was trained without item text")
+        return text
+
+    def _item_tables(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """(n_items, C) float32 item vectors and their text parts (None without text), from
+        one pass of the adapter over the catalogue."""
+        net = self._fitted_net()
         was_training = net.training
         net.eval()
         with torch.no_grad():
-            _, text = net.items.parts()
+            ids, text = net.items.parts()
+            table = net.items.combine(ids, text).numpy().astype(np.float32)
         net.train(was_training)
-        assert text is not None
-        return text.numpy().astype(np.float32)
+        return table, None if text is None else text.numpy().astype(np.float32)
 
     def repeat_bias(self) -> np.ndarray | None:
         """The learned score offset per distance bucket (`models.repeats`), if any."""
@@ -586,13 +586,7 @@ class SessionTransformer(Recommender):
 
     def item_vectors(self) -> np.ndarray:
         """(n_items, C) float32 item vectors, in vocabulary order."""
-        net = self._fitted_net()
-        was_training = net.training
-        net.eval()
-        with torch.no_grad():
-            table = net.items.table().numpy().astype(np.float32)
-        net.train(was_training)
-        return table
+        return self._item_tables()[0]
 
     @property
     def has_text(self) -> bool:
@@ -671,11 +665,7 @@ class SessionTransformer(Recommender):
         text = state.get("items.text")
         text_tensor = torch.from_numpy(text) if text is not None and text.shape[1] > 0 else None
         items = ItemEncoder(
-            len(self.vocab),
-            cfg.embedding_size,
-            text_tensor,
-            cfg.use_ids,
-            cfg.dropout,
+            len(self.vocab), cfg.embedding_size, text_tensor, cfg.use_ids, cfg.dropout
         )
         self.net = CausalTransformer(cfg, items)
         load_module_arrays(self.net, state)
