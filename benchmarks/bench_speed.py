@@ -41,9 +41,14 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from sessionrec.eval.protocols import PreparedEvaluation
 
 BENCHMARKS = Path(__file__).resolve().parent
 ROOT = BENCHMARKS.parent
@@ -179,10 +184,36 @@ def run_recbole(data: Path, threads: int, epochs: int) -> dict[str, Any]:
 # -- ours ------------------------------------------------------------------------------
 
 
-def measure_ours(data: Path, threads: int, epochs: int, seed: int) -> Ours:
-    """Fit our transformer on ml-100k's leave-one-out training part for `epochs` epochs."""
+@dataclass(frozen=True)
+class Inputs:
+    """ml-100k's leave-one-out parts and the item text vectors, made once for every fit."""
+
+    prepared: PreparedEvaluation
+    text: dict[str, np.ndarray]
+    seconds: float
+
+
+def prepare_inputs(data: Path) -> Inputs:
+    """Load ml-100k and its text vectors (from the embedding cache, else encoded).
+
+    Done before any timing, as RecBole's data preparation is outside its timing too.
+    """
     # Imported here, after the thread variables are set: torch reads them on import.
     from bench_models import load
+    from sessionrec.models.transformer import TransformerConfig
+    from sessionrec.text.features import item_text_vectors
+
+    started = time.perf_counter()
+    prepared = load("ml-100k", data)
+    if prepared.catalogue is None:
+        raise BenchmarkError(f"no item catalogue (ml-100k.item) under {data / 'ml-100k'}")
+    defaults = TransformerConfig()
+    text = item_text_vectors(prepared.catalogue, defaults.text_encoder, defaults.text_template)
+    return Inputs(prepared, text, time.perf_counter() - started)
+
+
+def measure_ours(inputs: Inputs, threads: int, epochs: int, seed: int) -> Ours:
+    """Fit our transformer on ml-100k's leave-one-out training part for `epochs` epochs."""
     from sessionrec.models.sequences import (
         split_sequences,
         training_windows,
@@ -190,20 +221,12 @@ def measure_ours(data: Path, threads: int, epochs: int, seed: int) -> Ours:
         validation_split,
     )
     from sessionrec.models.transformer import SessionTransformer, TransformerConfig
-    from sessionrec.text.features import item_text_vectors
 
-    started = time.perf_counter()
-    prepared = load("ml-100k", data)
+    prepared, text = inputs.prepared, inputs.text
     # patience = epochs: early stopping cannot end the run before `epochs` epochs.
     config = TransformerConfig(
         threads=threads, epochs=epochs, patience=epochs, seed=seed, progress=False
     )
-    # Text vectors first (from the embedding cache, else encoded), as RecBole's data
-    # preparation is outside its timing too.
-    if prepared.catalogue is None:
-        raise BenchmarkError(f"no item catalogue (ml-100k.item) under {data / 'ml-100k'}")
-    text = item_text_vectors(prepared.catalogue, config.text_encoder, config.text_template)
-    prepare_seconds = time.perf_counter() - started
     print(f"our transformer: {epochs} epochs, {threads} thread(s)...", flush=True)
     model = SessionTransformer(config, text_vectors=text)
     cpu_started = time.process_time()
@@ -232,27 +255,21 @@ def measure_ours(data: Path, threads: int, epochs: int, seed: int) -> Ours:
         train_windows=len(window_targets),
         train_targets=int((window_targets >= 0).sum()),
         peak_rss_mb=result.peak_memory_mb,
-        prepare_seconds=prepare_seconds,
+        prepare_seconds=inputs.seconds,
     )
 
 
-def measure_to_early_stop(data: Path, threads: int, seeds: list[int]) -> list[StopRun]:
+def measure_to_early_stop(inputs: Inputs, threads: int, seeds: list[int]) -> list[StopRun]:
     """Fit our transformer with its default options, early stopping on, once per seed."""
-    from bench_models import load
     from sessionrec.models.sequences import VALIDATION_METRIC
     from sessionrec.models.transformer import SessionTransformer, TransformerConfig
-    from sessionrec.text.features import item_text_vectors
 
-    prepared = load("ml-100k", data)
-    if prepared.catalogue is None:
-        raise BenchmarkError(f"no item catalogue (ml-100k.item) under {data / 'ml-100k'}")
-    defaults = TransformerConfig()
-    text = item_text_vectors(prepared.catalogue, defaults.text_encoder, defaults.text_template)
+    prepared = inputs.prepared
     runs = []
     for seed in seeds:
-        config = replace(defaults, threads=threads, seed=seed, progress=False)
+        config = TransformerConfig(threads=threads, seed=seed, progress=False)
         print(f"our transformer to early stop: seed {seed}, {threads} thread(s)...", flush=True)
-        model = SessionTransformer(config, text_vectors=text)
+        model = SessionTransformer(config, text_vectors=inputs.text)
         started = time.perf_counter()
         model.fit(prepared.train, prepared.catalogue, prepared.valid)
         result = model.training_result
@@ -367,8 +384,9 @@ def main() -> int:
     try:
         if not args.skip_recbole:
             ensure_recbole_venv(force=args.setup)
-        ours = measure_ours(data, args.threads, args.epochs, args.seed)
-        stops = measure_to_early_stop(data, args.threads, args.stop_seeds)
+        inputs = prepare_inputs(data)
+        ours = measure_ours(inputs, args.threads, args.epochs, args.seed)
+        stops = measure_to_early_stop(inputs, args.threads, args.stop_seeds)
         recbole = (
             None if args.skip_recbole else run_recbole(ml100k, args.threads, args.recbole_epochs)
         )
