@@ -26,7 +26,8 @@ from anchors import (  # noqa: E402
     RSC15_NEXT_ITEM,
     RSC15_VSKNN_PEER_SECONDS,
 )
-from sessionrec.eval.experiment import DataOptions, prepare, run  # noqa: E402
+from sessionrec.data.loaders import DataOptions  # noqa: E402
+from sessionrec.eval.experiment import prepare, run  # noqa: E402
 from sessionrec.eval.protocols import ProtocolName  # noqa: E402
 
 

@@ -42,7 +42,7 @@ import torch
 from sessionrec.data.loaders import load_dataset
 from sessionrec.data.schema import ITEM_ID, TIMESTAMP, USER_ID, EventType, make_catalogue
 from sessionrec.data.vocab import Vocabulary
-from sessionrec.engine import Query, Recommender, SessionEvent
+from sessionrec.engine import Engine, Query, SessionEvent
 from sessionrec.models.transformer import (
     CausalTransformer,
     ItemEncoder,
@@ -69,7 +69,7 @@ def percentiles(samples: Sequence[float]) -> tuple[float, float]:
     return float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
 
 
-def time_requests(engine: Recommender, queries: Sequence[Query], warmup: int = 20) -> list[float]:
+def time_requests(engine: Engine, queries: Sequence[Query], warmup: int = 20) -> list[float]:
     for query in queries[:warmup]:
         engine.recommend(query)
     settle_memory()  # as the service does after loading a model
@@ -103,7 +103,7 @@ def random_sessions(
     return queries
 
 
-def synthetic_engine(n_items: int, max_interests: int) -> Recommender:
+def synthetic_engine(n_items: int, max_interests: int) -> Engine:
     """A transformer of the default size with random weights over n_items items."""
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
@@ -121,12 +121,12 @@ def synthetic_engine(n_items: int, max_interests: int) -> Recommender:
         [f"Item {i}" for i in range(n_items)],
         categories=[[genres[i % 20]] for i in range(n_items)],
     )
-    return Recommender(model, catalogue, max_interests=max_interests)
+    return Engine(model, catalogue, max_interests=max_interests)
 
 
 def latency_rows(
     label: str,
-    make: Callable[[int], Recommender],
+    make: Callable[[int], Engine],
     queries: list[Query],
     target_ms: float,
 ) -> list[Row]:
@@ -165,7 +165,7 @@ def views(items: Sequence[str]) -> list[SessionEvent]:
 
 
 def steering_rows(
-    engine: Recommender, histories: list[list[str]], genres: dict[str, set[str]], n: int
+    engine: Engine, histories: list[list[str]], genres: dict[str, set[str]], n: int
 ) -> list[Row]:
     def share(slate_ids: Sequence[str]) -> float:
         return sum(bool(genres.get(i, set()) & set(GENRES)) for i in slate_ids) / len(slate_ids)
@@ -188,14 +188,14 @@ def steering_rows(
     ]
 
 
-def ranking(engine: Recommender, query: Query) -> dict[str, int]:
+def ranking(engine: Engine, query: Query) -> dict[str, int]:
     scores = engine.scores(query)
     order = [i for i in np.argsort(-scores, kind="stable") if np.isfinite(scores[i])]
     ids = engine.vocabulary_ids
     return {ids[i]: r for r, i in enumerate(order)}
 
 
-def dislike_rows(engine: Recommender, histories: list[list[str]], wanted: int) -> list[Row]:
+def dislike_rows(engine: Engine, histories: list[list[str]], wanted: int) -> list[Row]:
     drops: list[int] = []
     sessions = examined = returned = 0
     # Look-alikes at cosine 0.9 are rare in MovieLens (about 40 films, mostly sequels), so
@@ -273,8 +273,8 @@ def main() -> int:
         )
     histories, genres = user_histories(args.data)
 
-    def ml100k(max_interests: int) -> Recommender:
-        return Recommender.from_artifact(args.artifact, max_interests=max_interests)
+    def ml100k(max_interests: int) -> Engine:
+        return Engine.from_artifact(args.artifact, max_interests=max_interests)
 
     engine = ml100k(3)
     long_enough = [h for h in histories if len(h) >= 50]

@@ -18,7 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_baselines import default_data
-from sessionrec.eval.experiment import DataOptions, prepare
+from sessionrec.data.loaders import DataOptions
+from sessionrec.eval.experiment import prepare
 from sessionrec.eval.protocols import PreparedEvaluation, ProtocolName
 from sessionrec.eval.runner import evaluate_model, train_counts
 from sessionrec.models.settings import build_configured, parse_settings

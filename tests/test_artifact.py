@@ -6,16 +6,15 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from sessionrec.artifact import MANIFEST_FILE, load_artifact, read_manifest, save_artifact
 from sessionrec.cli import app
-from sessionrec.data.schema import Interactions, normalise_events
 from sessionrec.errors import DataError
 from sessionrec.models.base import SessionBatch
-from sessionrec.models.transformer import SessionTransformer, TransformerConfig
+from sessionrec.models.transformer import SessionTransformer
+from sessionrec.testing import QUICK_TRANSFORMER_SMALL, ring_sessions
 
 
 def clicks(tmp_path: Path) -> Path:
@@ -55,13 +54,8 @@ def test_train_command_rejects_an_unknown_model(tmp_path: Path) -> None:
 
 @pytest.fixture
 def transformer_artifact(tmp_path: Path) -> tuple[Path, SessionTransformer]:
-    frame = pd.DataFrame(
-        [(f"s{s}", f"i{(s + k) % 5}", float(3 * s + k)) for s in range(40) for k in range(3)],
-        columns=["session_id", "item_id", "timestamp"],
-    )
-    train = Interactions(normalise_events(frame))
-    config = TransformerConfig(epochs=2, embedding_size=16, n_heads=1, progress=False)
-    model = SessionTransformer(config).fit(train)
+    train = ring_sessions(40, ring=5, length=3)
+    model = SessionTransformer(QUICK_TRANSFORMER_SMALL).fit(train)
     return save_artifact(model, tmp_path / "tf", train), model
 
 
@@ -104,3 +98,38 @@ def test_missing_file_and_other_format_versions_are_refused(
 def test_a_folder_without_manifest_is_not_an_artifact(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"no manifest\.json"):
         load_artifact(tmp_path)
+
+
+def test_a_missing_artifact_folder_is_named_as_missing(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-artifact"
+    with pytest.raises(DataError, match="no such artifact folder") as info:
+        read_manifest(missing)
+    assert str(missing) in str(info.value)
+    assert "manifest" not in str(info.value)
+    a_file = tmp_path / "clicks.tsv"
+    a_file.write_text("x\n")
+    with pytest.raises(DataError, match="is a file, not an artifact folder"):
+        read_manifest(a_file)
+
+
+def test_train_refuses_an_out_path_that_is_a_file_before_reading_any_data(
+    tmp_path: Path,
+) -> None:
+    taken = tmp_path / "artifact"
+    taken.write_text("not a folder\n")
+    missing_data = tmp_path / "not-there.csv"  # reading it would be the first error otherwise
+    result = CliRunner().invoke(
+        app, ["train", "--data", str(missing_data), "--model", "sr", "--out", str(taken)]
+    )
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip() == f"error: --out {taken} is a file; give a folder for the artifact"
+    )
+    for out, message in [
+        (taken / "inside", f"{taken} is a file"),
+        (tmp_path, "a folder with other files in it"),
+    ]:
+        result = CliRunner().invoke(
+            app, ["train", "--data", str(missing_data), "--model", "sr", "--out", str(out)]
+        )
+        assert result.exit_code == 2 and message in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -271,3 +272,137 @@ def test_set_passes_model_options_and_names_mistakes(
         "--set", "pop.size=3",
     )  # fmt: skip
     assert code == 2 and "pop has no option 'size'" in stderr
+
+
+def test_evaluate_without_any_test_case_exits_2_and_says_which_rule_dropped_what(
+    tmp_path: Path,
+) -> None:
+    train = write_sessions(tmp_path / "train.tsv", {1: [1, 2], 2: [2, 3]})
+    # Session 5 loses its unseen item 99 and is left with one event; session 6 has one.
+    test = write_sessions(tmp_path / "test.tsv", {5: [1, 99], 6: [2]}, 2.0e9)
+    code, stdout, stderr = invoke("evaluate", "--train", str(train), "--test", str(test))
+    assert code == 2
+    assert stdout == ""  # no table of zeros
+    assert stderr.strip() == (
+        "error: no test case left to evaluate on: of the 2 test sessions (3 events), 1 has "
+        "fewer than 2 events, and dropping the 1 event on items unseen in training leaves 1 "
+        "more with fewer than 2; a session makes test cases only with 2 or more events on "
+        "items seen in training"
+    )
+
+
+def test_leave_one_out_and_a_too_long_test_period_say_why_nothing_is_left(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text("user_id,item_id,timestamp\na,1,1\nb,2,2\n")
+    code, _, stderr = invoke("evaluate", "--data", str(log), "--protocol", "leave-one-out")
+    assert code == 2
+    assert "each of the 2 users has a single event" in stderr
+    code, _, stderr = invoke("evaluate", "--data", str(log), "--protocol", "next-item")
+    assert code == 2
+    assert "none is left for training (the log spans 1 second): lower --test-days" in stderr
+
+
+def result_lines(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if line.startswith(("pop ", "sr ", "vsknn"))]
+
+
+def test_every_figure_is_written_in_full_in_a_pipe_of_80_columns(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    train, test = files
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(
+        app,
+        ["evaluate", "--train", str(train), "--test", str(test), "--models", "pop,sr,vsknn",
+         "--json", str(out)],
+        env={"COLUMNS": "80"},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "…" not in result.stdout
+    *table, written = result.stdout.splitlines()
+    assert max(len(line) for line in table) <= 80
+    assert written == f"results written to {out}"  # a path is never cut in two
+    report = json.loads(out.read_text())
+    rows = result_lines(result.stdout)
+    assert len(rows) == 3
+    for row in rows:
+        name, *cells = row.split()
+        figures = report["results"][name]
+        assert cells[:7] == [f"{figures[k]:.4f}" for k in ("HR@10", "MRR@10", "NDCG@10",
+                             "HR@20", "MRR@20", "NDCG@20", "COV@20")]  # fmt: skip
+
+
+def test_a_narrow_terminal_gets_plain_columns_and_a_wide_one_the_table(
+    files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    import sessionrec.cli as cli
+
+    train, test = files
+    for width, boxed in ((80, False), (140, True)):
+        screen = io.StringIO()
+        console = Console(file=screen, force_terminal=True, width=width, color_system=None)
+        monkeypatch.setattr(cli, "stdout", console)
+        code, _, _ = invoke("evaluate", "--train", str(train), "--test", str(test),
+                            "--models", "pop,sr,vsknn")  # fmt: skip
+        shown = screen.getvalue()
+        assert code == 0
+        assert "…" not in shown
+        assert ("┃" in shown) is boxed
+        assert max(len(line) for line in shown.splitlines()) <= width
+
+
+def test_training_progress_reaches_the_log_off_a_terminal(files: tuple[Path, Path]) -> None:
+    train, test = files
+    code, stdout, stderr = invoke(
+        "evaluate", "--train", str(train), "--test", str(test), "--models", "gru4rec",
+        "--set", "epochs=2",
+    )  # fmt: skip
+    assert code == 0, stdout + stderr
+    lines = stderr.splitlines()
+    assert any(re.search(r"^\d\d:\d\d:\d\d gru4rec epoch 1/2: loss [\d.]+", x) for x in lines)
+    assert any("gru4rec stopped after epoch 2: reached the epoch limit (epochs=2)" in x
+               for x in lines)  # fmt: skip
+    code, _, stderr = invoke(
+        "--quiet", "evaluate", "--train", str(train), "--test", str(test), "--models",
+        "gru4rec", "--set", "epochs=1",
+    )  # fmt: skip
+    assert code == 0 and "epoch" not in stderr
+
+
+def test_evaluate_reads_a_catalogue_beside_train_and_test_files(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from sessionrec.data.loaders import DataOptions
+    from sessionrec.eval.experiment import prepare
+    from sessionrec.eval.protocols import ProtocolName
+
+    train, test = files
+    items = tmp_path / "items.csv"
+    items.write_text("product_id,name,category\n" + "".join(
+        f"{i},Product {i},Group {i % 3}\n" for i in range(100, 109)
+    ))  # fmt: skip
+    options = DataOptions(train=train, test=test, catalogue=items)
+    prepared = prepare(ProtocolName.NEXT_ITEM, options)
+    assert prepared.catalogue is not None
+    assert prepared.catalogue.item("104")["title"] == "Product 104"
+    code, stdout, stderr = invoke(
+        "evaluate", "--train", str(train), "--test", str(test), "--models", "pop",
+        "--catalogue", str(items),
+    )  # fmt: skip
+    assert code == 0, stdout + stderr
+    assert stderr.splitlines()[0].endswith(
+        f"warning: catalogue {items}: 9 items; 1 of the 10 items of the events (1 event) has "
+        "no entry, e.g. '999', and gets no text"
+    )
+
+
+def test_serve_help_states_the_sqlite_url_rule() -> None:
+    result = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
+    assert "sqlite:///relative/path.db" in result.stdout
+    assert "sqlite:////absolute/path.db" in result.stdout

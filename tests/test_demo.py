@@ -141,3 +141,35 @@ def test_demo_trains_the_transformer_once_reuses_it_and_retrains_a_damaged_one(
     assert "model (trained)" in third.stdout
     assert json.loads((artifact / "manifest.json").read_text())["model"] == "transformer"
     assert [p.name for p in (isolated / "artifacts").iterdir()] == [artifact.name]
+
+
+def test_a_catalogue_gets_its_own_cached_model(tmp_path: Path) -> None:
+    from sessionrec.data.loaders import CatalogueMapping
+    from sessionrec.workflows.demo import cached_artifact_path
+
+    folder = tmp_path / "ml-100k"
+    folder.mkdir()
+    (folder / "u.data").write_text("1\t1\t5\t880000000\n")
+    plots = tmp_path / "plots.csv"
+    plots.write_text("id,title,plot\n1,Toy Story,Toys come alive.\n")
+    plain = cached_artifact_path(folder, tmp_path)
+    with_plots = cached_artifact_path(folder, tmp_path, plots)
+    mapped = cached_artifact_path(folder, tmp_path, plots, CatalogueMapping(text="plot"))
+    assert plain.name.startswith("ml-100k-transformer-")
+    assert len({plain, with_plots, mapped}) == 3
+    plots.write_text("id,title,plot\n1,Toy Story,Toys come alive at night.\n")
+    assert cached_artifact_path(folder, tmp_path, plots) != with_plots
+
+
+def test_demo_refuses_a_missing_catalogue_before_training(
+    mirror: tuple[str, str], isolated: Path, tmp_path: Path
+) -> None:
+    url, checksum = mirror
+    missing = tmp_path / "plots.csv"
+    result = CliRunner().invoke(
+        app, ["demo", "--no-serve", "--url", url, "--checksum", checksum,
+              "--catalogue", str(missing)],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert str(missing) in result.stderr and "no such catalogue file" in result.stderr
+    assert not (isolated / "artifacts").exists()

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sessionrec.eval.experiment import DataOptions, prepare, run
+from sessionrec.data.loaders import DataOptions
+from sessionrec.eval.experiment import prepare, run
 from sessionrec.eval.protocols import ProtocolName
 
 pytestmark = pytest.mark.shared_data

@@ -144,6 +144,12 @@ def save_artifact(
 def read_manifest(folder: str | Path) -> dict[str, Any]:
     """The manifest, checked against the files beside it."""
     path = Path(folder)
+    if not path.exists():
+        raise DataError(
+            "no such artifact folder (train one with `sessionrec train --out FOLDER`)", path=path
+        )
+    if not path.is_dir():
+        raise DataError("is a file, not an artifact folder", path=path)
     try:
         manifest: dict[str, Any] = json.loads((path / MANIFEST_FILE).read_text())
     except FileNotFoundError:

@@ -1,31 +1,36 @@
-"""The `sessionrec` command: the CLI's output layer (the only place that prints)."""
+"""The `sessionrec` command: the CLI's output layer (the only place that prints).
+
+Heavy libraries (torch, pandas, the models, the service) are imported inside the commands
+that use them, so `sessionrec --help` answers at once; `tests/test_cli_startup.py` checks
+that importing this module loads none of them.
+"""
 
 from __future__ import annotations
 
 import logging
+import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sessionrec import __version__
-from sessionrec.data.download import ML100K_CHECKSUM, ML100K_URL, locate_movielens_100k
-from sessionrec.data.loaders import ColumnMapping
 from sessionrec.errors import ConfigError, SessionrecError
-from sessionrec.eval.experiment import DataOptions, parse_protocol, parse_ties, prepare, run
-from sessionrec.eval.metrics import TiePolicy
-from sessionrec.eval.protocols import PreparedEvaluation, ProtocolName
-from sessionrec.eval.report import EvaluationReport
-from sessionrec.jobs import DEFAULT_TRAIN_MODEL, train_to_artifact
-from sessionrec.models.registry import MODELS, parse_model_list
-from sessionrec.models.settings import Setting, check_settings, parse_settings
-from sessionrec.service.demo import DEMO_TRAIN_SECONDS, demo_artifact
-from sessionrec.service.settings import ServiceSettings
+from sessionrec.workflows.defaults import DEFAULT_TRAIN_MODEL, DEMO_MODELS, DEMO_TRAIN_SECONDS
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from sessionrec.data.loaders import CatalogueMapping, ColumnMapping
+    from sessionrec.eval.protocols import PreparedEvaluation
+    from sessionrec.eval.report import EvaluationReport
+    from sessionrec.metrics import TiePolicy
+    from sessionrec.models.settings import Setting
+    from sessionrec.service.settings import ServiceSettings
 
 app = typer.Typer(
     name="sessionrec",
@@ -37,14 +42,33 @@ app = typer.Typer(
 stdout = Console()
 stderr = Console(stderr=True)
 
-DEMO_MODELS = "pop,sr,sknn,vsknn"
+MODEL_NAMES = ("pop", "sknn", "vsknn", "sr", "gru4rec", "transformer", "hybrid")
+"""The registry's model names, spelt out so that --help need not import the models
+(`tests/test_cli_startup.py` keeps the two in step)."""
 
 JsonOption = Annotated[Path | None, typer.Option("--json", help="Write results as JSON here.")]
 SetOption = Annotated[
     list[str] | None,
     typer.Option(
         "--set",
-        help="Model option [model.]name=value, repeatable (epochs=20, transformer.dropout=0.3).",
+        help="Model option \\[model.]name=value, repeatable (epochs=20, transformer.dropout=0.3).",
+    ),
+]
+CatalogueOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Item file (CSV, TSV, Parquet, JSON Lines; or RecBole .item, MovieLens movies) "
+        "with an id and the items' title, text and categories, read by the models that use "
+        "item text; replaces any catalogue beside the events."
+    ),
+]
+CatalogueColumnsOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Column mapping for --catalogue, e.g. 'item_id=sku,title=label'. Recognised "
+        "without one: item_id/id/product_id/sku, title/name, text/description, "
+        "categories/category/genres/tags (a list, or '|' or ',' separated); other columns "
+        "become attributes."
     ),
 ]
 
@@ -59,14 +83,63 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
+# -- logging: plain lines on stderr -------------------------------------------------------
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time (a progress bar may redirect it)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass  # always the current sys.stderr
+
+
+class _LineFormatter(logging.Formatter):
+    """'12:03:04 message', with 'warning: ' or 'error: ' before the message where due."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        clock = time.strftime("%H:%M:%S", time.localtime(record.created))
+        if record.levelno >= logging.ERROR:
+            kind = "error: "
+        elif record.levelno >= logging.WARNING:
+            kind = "warning: "
+        else:
+            kind = ""
+        line = f"{clock} {kind}{record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def configure_logging(verbose: bool = False, quiet: bool = False) -> None:
+    """sessionrec's progress (INFO) and everyone's warnings, as plain lines on stderr."""
+    handler = _StderrHandler()
+    handler.setFormatter(_LineFormatter())
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True
+    )
+    own = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.getLogger("sessionrec").setLevel(own)
+
+
+# -- output ---------------------------------------------------------------------------------
+
+
 def progress_bars() -> tuple[Progress, Callable[[str, int], Callable[[int], None]]]:
     """A progress display on stderr and the factory `eval.experiment.run` expects."""
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
+    from rich import progress as bars
+
+    progress = bars.Progress(
+        bars.TextColumn("{task.description}"),
+        bars.BarColumn(),
+        bars.MofNCompleteColumn(),
+        bars.TimeElapsedColumn(),
         console=stderr,
+        disable=not stderr.is_terminal,  # a log file gets no bar, nor its blank line
         transient=True,
     )
 
@@ -87,6 +160,8 @@ def evaluate_and_show(
     model_settings: Sequence[Setting] = (),
 ) -> None:
     """Run the models with progress bars, print the table, write the JSON if asked."""
+    from sessionrec.eval.experiment import run
+
     progress, factory = progress_bars()
     with progress:
         report = run(
@@ -101,11 +176,24 @@ def evaluate_and_show(
     show(report, json_path)
 
 
+def say(text: str) -> None:
+    """One result line on stdout, as written: never wrapped (paths and URLs stay whole)."""
+    stdout.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 def show(report: EvaluationReport, json_path: Path | None) -> None:
-    stdout.print(report.table())
+    """The results: a rich table on a terminal wide enough for it, else plain columns."""
+    table = report.table()
+    # Measured without the terminal's limit (rich would report a squeezed width).
+    wanted = stdout.measure(table, options=stdout.options.update_width(10_000)).maximum
+    if stdout.is_terminal and wanted <= stdout.width:
+        stdout.print(table)
+    else:
+        # A pipe, a log file or a narrow terminal: rich would cut figures to "0.00…".
+        say(report.plain(stdout.width))
     if json_path is not None:
         report.write_json(json_path)
-        stdout.print(f"results written to {json_path}", highlight=False)
+        say(f"results written to {json_path}")
 
 
 def version_callback(value: bool) -> None:
@@ -114,16 +202,43 @@ def version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
+def column_mapping(text: str | None) -> ColumnMapping | None:
+    from sessionrec.data.loaders import ColumnMapping
+
+    return ColumnMapping.parse(text) if text else None
+
+
+def catalogue_mapping(text: str | None) -> CatalogueMapping | None:
+    from sessionrec.data.loaders import CatalogueMapping
+
+    return CatalogueMapping.parse(text) if text else None
+
+
+def model_list(spec: str) -> list[str]:
+    from sessionrec.models.registry import parse_model_list
+
+    return parse_model_list(spec)
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
 @app.callback()
 def main_options(
     version: Annotated[
         bool,
         typer.Option("--version", callback=version_callback, is_eager=True, help="Show version."),
     ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details too.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Log only warnings, not progress.")
+    ] = False,
 ) -> None:
-    """Session-based, interactive recommendation driven by language models."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+    """Session-based, interactive recommendation driven by language models.
+
+    Progress and warnings are logged to stderr, one plain line each; results go to stdout.
+    """
+    configure_logging(verbose, quiet)
 
 
 @app.command()
@@ -132,7 +247,7 @@ def evaluate(
         str, typer.Option(help="next-item (session-rec/GRU4Rec) or leave-one-out (RecBole).")
     ] = "next-item",
     models: Annotated[
-        str, typer.Option(help=f"Comma-separated models: {', '.join(MODELS)}.")
+        str, typer.Option(help=f"Comma-separated models: {', '.join(MODEL_NAMES)}.")
     ] = "pop,vsknn",
     data: Annotated[
         Path | None, typer.Option(help="One log (file or folder) to split by the protocol.")
@@ -156,6 +271,8 @@ def evaluate(
         str | None,
         typer.Option(help="Column mapping for generic files, e.g. 'item_id=sku,timestamp=when'."),
     ] = None,
+    catalogue: CatalogueOption = None,
+    catalogue_columns: CatalogueColumnsOption = None,
     session_gap: Annotated[
         float, typer.Option(help="Minutes of inactivity that end a session (user logs).")
     ] = 30.0,
@@ -169,10 +286,14 @@ def evaluate(
 ) -> None:
     """Train and evaluate models under one of the peers' protocols, and print the table."""
     with user_errors():
+        from sessionrec.data.loaders import DataOptions
+        from sessionrec.eval.experiment import parse_protocol, parse_ties, prepare
+        from sessionrec.models.settings import check_settings, parse_settings
+
         model_settings = parse_settings(set_options or [])
         chosen = parse_protocol(protocol)
         tie_policy = parse_ties(ties)
-        names = parse_model_list(models)
+        names = model_list(models)
         if session_gap <= 0 or test_days <= 0:
             raise ConfigError("--session-gap and --test-days must be positive")
         options = DataOptions(
@@ -181,8 +302,10 @@ def evaluate(
             test,
             format,
             test_days * 86_400.0,
-            ColumnMapping.parse(columns) if columns else None,
+            column_mapping(columns),
             session_gap * 60.0,
+            catalogue,
+            catalogue_mapping(catalogue_columns),
         )
         check_settings(names, model_settings)
         evaluate_and_show(
@@ -198,28 +321,37 @@ def train(
     train_file: Annotated[
         Path | None, typer.Option("--train", help="Same as --data, for a train file.")
     ] = None,
-    model: Annotated[str, typer.Option(help=f"One of: {', '.join(MODELS)}.")] = DEFAULT_TRAIN_MODEL,
-    out: Annotated[Path, typer.Option(help="Folder for the artifact.")] = Path("artifact"),
+    model: Annotated[
+        str, typer.Option(help=f"One of: {', '.join(MODEL_NAMES)}.")
+    ] = DEFAULT_TRAIN_MODEL,
+    out: Annotated[
+        Path, typer.Option(help="Folder for the artifact (new, empty, or an old artifact).")
+    ] = Path("artifact"),
     format: Annotated[str, typer.Option("--format", help="Input format (auto-detected).")] = "auto",
     columns: Annotated[str | None, typer.Option(help="Column mapping for generic files.")] = None,
+    catalogue: CatalogueOption = None,
+    catalogue_columns: CatalogueColumnsOption = None,
     seed: Annotated[int, typer.Option(help="Seed for initialisation and shuffling.")] = 0,
     set_options: SetOption = None,
 ) -> None:
     """Train a model on all the data and write an artifact (weights, vocabulary, manifest)."""
     with user_errors():
+        from sessionrec.data.loaders import DataOptions
+        from sessionrec.models.settings import parse_settings
+        from sessionrec.workflows.train import train_to_artifact
+
         model_settings = parse_settings(set_options or [])
-        parse_model_list(model)
+        model_list(model)
         options = DataOptions(
             data=data,
             train=train_file,
             format=format,
-            columns=ColumnMapping.parse(columns) if columns else None,
+            columns=column_mapping(columns),
+            catalogue=catalogue,
+            catalogue_columns=catalogue_mapping(catalogue_columns),
         )
         fitted, folder = train_to_artifact(options, model, out, seed, model_settings=model_settings)
-        stdout.print(
-            f"trained {fitted.name} on {fitted.n_items:,} items; artifact written to {folder}",
-            highlight=False,
-        )
+        say(f"trained {fitted.name} on {fitted.n_items:,} items; artifact written to {folder}")
 
 
 @app.command()
@@ -230,7 +362,8 @@ def serve(
     store: Annotated[
         str | None,
         typer.Option(
-            help="Session store: sqlite:///PATH or redis://HOST:PORT/DB "
+            help="Session store: sqlite:///relative/path.db (three slashes: relative to the "
+            "working directory), sqlite:////absolute/path.db (four), or redis://HOST:PORT/DB "
             "(default: sessions.db in the user cache)."
         ),
     ] = None,
@@ -242,7 +375,10 @@ def serve(
     ] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
-    """Serve the HTTP API and the web page over a trained artifact."""
+    """Serve the HTTP API and the web page over a trained artifact.
+
+    Example: sessionrec serve --artifact artifact --store sqlite:///sessions.db
+    """
     with user_errors():
         settings = service_settings(artifact, store, threads)
         serve_forever(settings, host, port, workers, log_level)
@@ -250,6 +386,10 @@ def serve(
 
 def service_settings(artifact: Path, store: str | None, threads: int = 1) -> ServiceSettings:
     """Settings from the command line, the rest (API key) from the environment."""
+    from dataclasses import replace
+
+    from sessionrec.service.settings import ServiceSettings
+
     from_env = ServiceSettings.from_env()
     return replace(
         from_env, artifact=artifact, store_url=store or from_env.store_url, threads=threads
@@ -262,10 +402,9 @@ def serve_forever(
     from sessionrec.service.server import serve as run_server
 
     def announce(address: str) -> None:
-        stdout.print(
+        say(
             f"sessionrec is serving on {address}  (web page: {address}/, API: {address}/docs;"
-            " Ctrl-C stops)",
-            highlight=False,
+            " Ctrl-C stops)"
         )
 
     run_server(settings, host, port, workers, log_level, announce)
@@ -281,18 +420,25 @@ def demo(
         bool, typer.Option(help="Download MovieLens-100K from GroupLens when not found.")
     ] = True,
     url: Annotated[
-        str, typer.Option(help="Where to download MovieLens-100K from (a mirror, say).")
-    ] = ML100K_URL,
+        str | None,
+        typer.Option(help="Where to download MovieLens-100K from (default: GroupLens)."),
+    ] = None,
     checksum: Annotated[
-        str, typer.Option(help="Expected digest of the archive, 'sha256:HEX' or 'md5:HEX'.")
-    ] = ML100K_CHECKSUM,
+        str | None,
+        typer.Option(
+            help="Expected digest of the archive, 'sha256:HEX' or 'md5:HEX' "
+            "(default: that of the GroupLens archive)."
+        ),
+    ] = None,
+    catalogue: CatalogueOption = None,
+    catalogue_columns: CatalogueColumnsOption = None,
     serve: Annotated[
         bool, typer.Option(help="Start the service and web page (--no-serve: train/check only).")
     ] = True,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     store: Annotated[
-        str | None, typer.Option(help="Session store URL (default: the user cache).")
+        str | None, typer.Option(help="Session store URL, as for `serve` (default: user cache).")
     ] = None,
     train_seconds: Annotated[
         float, typer.Option(help="Training budget in seconds when no cached model exists.")
@@ -308,20 +454,35 @@ def demo(
 ) -> None:
     """Find (or download) MovieLens-100K, train the transformer once, serve the web page."""
     with user_errors():
-        names = parse_model_list(models) if evaluate else []
+        from sessionrec.data.download import ML100K_CHECKSUM, ML100K_URL, locate_movielens_100k
+        from sessionrec.data.loaders import DataOptions
+        from sessionrec.eval.experiment import prepare
+        from sessionrec.eval.protocols import ProtocolName
+        from sessionrec.metrics import TiePolicy
+        from sessionrec.workflows.demo import demo_artifact
+
+        names = model_list(models) if evaluate else []
+        items_mapping = catalogue_mapping(catalogue_columns)
         folder = locate_movielens_100k(
-            data, download=download, url=url, checksum=checksum, console=stderr
+            data,
+            download=download,
+            url=url or ML100K_URL,
+            checksum=checksum or ML100K_CHECKSUM,
+            console=stderr,
         )
-        stdout.print(f"MovieLens-100K: {folder}", highlight=False)
+        say(f"MovieLens-100K: {folder}")
         if evaluate:
-            prepared = prepare(ProtocolName.LEAVE_ONE_OUT, DataOptions(data=folder))
+            options = DataOptions(data=folder, catalogue=catalogue, catalogue_columns=items_mapping)
+            prepared = prepare(ProtocolName.LEAVE_ONE_OUT, options)
             evaluate_and_show(prepared, names, TiePolicy.PESSIMISTIC, json_out)
             return
         if train_seconds <= 0:
             raise ConfigError("--train-seconds must be positive")
-        artifact, trained = demo_artifact(folder, max_seconds=train_seconds)
+        artifact, trained = demo_artifact(
+            folder, max_seconds=train_seconds, catalogue=catalogue, catalogue_columns=items_mapping
+        )
         verb = "trained" if trained else "cached"
-        stdout.print(f"model ({verb}): {artifact}", highlight=False)
+        say(f"model ({verb}): {artifact}")
         if serve:
             serve_forever(service_settings(artifact, store), host, port, 1, "warning")
 

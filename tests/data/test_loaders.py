@@ -7,6 +7,7 @@ marked `shared_data`, which check the counts their READMEs give.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,8 @@ from sessionrec.data.loaders import (
     FORMATS,
     CatalogueMapping,
     ColumnMapping,
+    DataOptions,
+    catalogue_coverage,
     detect_format,
     load_catalogue,
     load_dataset,
@@ -571,3 +574,76 @@ def test_shared_rsc15(shared_data: Path) -> None:
     test = load_interactions(folder / "yoochoose-clicks-100k_test.txt")
     assert (len(test), test.n_sessions, test.n_items) == (13_568, 3_416, 1_771)
     assert not set(test.item_ids()) - set(train.item_ids())
+
+
+def shop_events(tmp_path: Path) -> Path:
+    return write(
+        tmp_path / "events.csv",
+        "session_id,product_id,timestamp\n"
+        "s1,P1,2026-03-02T10:00:00\ns1,P2,2026-03-02T10:01:00\n"
+        "s2,P2,2026-03-02T11:00:00\ns2,P9,2026-03-02T11:02:00\ns2,P9,2026-03-02T11:03:00\n",
+    )
+
+
+def test_a_shop_catalogue_is_read_by_its_usual_column_names(tmp_path: Path) -> None:
+    items = write(
+        tmp_path / "items.csv",
+        "id,name,description,category,brand\n"
+        "P1,Mug,A stoneware mug.,Kitchen|Tableware,Clayworks\n"
+        'P2,Kettle,A gooseneck kettle.,"Kitchen, Tea",Brewline\n',
+    )
+    catalogue = load_catalogue(items)
+    assert catalogue.titles() == {"P1": "Mug", "P2": "Kettle"}
+    assert catalogue.item("P1")["text"] == "A stoneware mug."
+    assert catalogue.item("P2")["categories"] == ["Kitchen", "Tea"]
+    assert catalogue.item("P1")["attributes"] == {"brand": "Clayworks"}
+
+
+def test_catalogue_column_mapping_parses_like_the_event_one(tmp_path: Path) -> None:
+    assert CatalogueMapping.parse("item_id=sku, title=label") == CatalogueMapping(
+        item_id="sku", title="label"
+    )
+    with pytest.raises(ConfigError, match="expected FIELD=COLUMN with FIELD one of"):
+        CatalogueMapping.parse("price=cost")
+    items = write(tmp_path / "items.tsv", "sku\tlabel\tname\nP1\tMug\tignored\n")
+    catalogue = load_dataset(
+        write(tmp_path / "log.csv", "session_id,item_id\ns,P1\n"),
+        catalogue_path=items,
+        catalogue_mapping=CatalogueMapping.parse("item_id=sku,title=label"),
+    ).catalogue
+    assert catalogue is not None
+    assert catalogue.item("P1")["title"] == "Mug"
+    assert catalogue.item("P1")["attributes"] == {"name": "ignored"}
+
+
+def test_catalogue_ids_missing_from_either_side_are_counted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    items = write(tmp_path / "items.csv", "id,name\nP1,Mug\nP2,Kettle\nP3,Teapot\n")
+    with caplog.at_level(logging.INFO, logger="sessionrec"):
+        dataset = load_dataset(shop_events(tmp_path), catalogue_path=items)
+    assert dataset.catalogue is not None
+    coverage = catalogue_coverage(dataset.interactions, dataset.catalogue)
+    assert (coverage.event_items, coverage.missing_items, coverage.missing_events) == (3, 1, 2)
+    assert coverage.catalogue_only == 1
+    assert caplog.records[0].levelno == logging.WARNING
+    assert caplog.records[0].getMessage() == (
+        f"catalogue {items}: 3 items; 1 of the 3 items of the events (2 events) has no "
+        "entry, e.g. 'P9', and gets no text; 1 catalogue item has no events"
+    )
+
+
+def test_a_catalogue_sharing_no_id_with_the_events_is_refused(tmp_path: Path) -> None:
+    items = write(tmp_path / "items.csv", "sku,name\nSKU-1,Mug\nSKU-2,Kettle\n")
+    with pytest.raises(
+        DataError, match="none of the 3 items of the events is in the catalogue"
+    ) as info:
+        load_dataset(shop_events(tmp_path), catalogue_path=items)
+    assert "'SKU-1'" in str(info.value) and "'P1'" in str(info.value)
+    assert "--catalogue-columns item_id=COLUMN" in str(info.value)
+
+
+def test_data_options_live_in_the_data_layer() -> None:
+    # Training and evaluation both take them; neither layer owns them.
+    assert DataOptions.__module__ == "sessionrec.data.loaders.options"
+    assert DataOptions().catalogue is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sessionrec.engine import Query, Recommender, SessionEvent
+from sessionrec.engine import Engine, Query, SessionEvent
 from sessionrec.engine.explore import explore_slots, thompson_pick
 
 
@@ -30,7 +30,7 @@ def test_thompson_prefers_items_with_good_feedback() -> None:
     assert thompson_pick(ids, stats, 0, np.random.default_rng(0)) == []
 
 
-def test_exploration_share_is_bounded_and_marked(engine: Recommender) -> None:
+def test_exploration_share_is_bounded_and_marked(engine: Engine) -> None:
     query = Query(events=session(), k=10, explore=0.3)
     slate = engine.recommend(query, rng=np.random.default_rng(1))
     explored = [i for i in slate.items if any(r.kind == "explore" for r in i.reasons)]
@@ -43,7 +43,7 @@ def test_exploration_share_is_bounded_and_marked(engine: Recommender) -> None:
     assert [i.item_id for i in slate.items[:7]] == [i.item_id for i in plain.items[:7]]
 
 
-def test_exploration_is_deterministic_given_the_generator(engine: Recommender) -> None:
+def test_exploration_is_deterministic_given_the_generator(engine: Engine) -> None:
     query = Query(events=session(), k=10, explore=0.3)
 
     def picks(seed: int) -> list[str]:
@@ -54,7 +54,7 @@ def test_exploration_is_deterministic_given_the_generator(engine: Recommender) -
     assert len({tuple(picks(s)) for s in range(8)}) > 1
 
 
-def test_exploration_follows_item_stats(engine: Recommender) -> None:
+def test_exploration_follows_item_stats(engine: Engine) -> None:
     query = Query(events=session(), k=10, explore=0.1)
     plain = engine.recommend(Query(events=session(), k=50))
     candidates = [i.item_id for i in plain.items[9:20]]

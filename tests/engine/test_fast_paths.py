@@ -9,8 +9,14 @@ import pytest
 
 from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
 from sessionrec.engine.catalogue import ItemInfo, ItemTable
-from sessionrec.engine.interests import _Spread, allocate, interleave, slot_order
-from sessionrec.engine.recommender import _scale
+from sessionrec.engine.interests import (
+    allocate,
+    choose_mixture,
+    fit_mixture,
+    interleave,
+    slot_order,
+)
+from sessionrec.engine.ranking import standardise
 
 
 def test_vocabulary_list_paths_match_the_array_paths() -> None:
@@ -30,11 +36,11 @@ def test_slot_order_is_the_interleaved_allocation() -> None:
         assert list(slot_order(weights, slots)) == expected
 
 
-def test_spread_reproduces_numpy_mean_and_variance_exactly() -> None:
+def test_the_one_interest_mixture_is_numpy_s_mean_and_variance() -> None:
     x = np.random.default_rng(1).normal(size=(37, 16))
-    spread = _Spread.of(x)
-    np.testing.assert_array_equal(spread.mean, x.mean(axis=0, keepdims=True))
-    assert spread.total_variance() == float(x.var(axis=0).sum())
+    for mixture in (fit_mixture(x, 1), choose_mixture(x, 1)):
+        np.testing.assert_array_equal(mixture.means, x.mean(axis=0, keepdims=True))
+        np.testing.assert_allclose(mixture.variances, [x.var(axis=0).mean()], rtol=1e-12)
 
 
 def test_category_rarity_is_the_idf_of_the_category() -> None:
@@ -50,7 +56,7 @@ def test_category_rarity_is_the_idf_of_the_category() -> None:
     assert table.category_rarity("Drama") == math.log(4 / 3)  # remembered, unchanged
 
 
-def test_scale_gives_numpy_s_mean_and_standard_deviation_exactly() -> None:
+def test_standardise_uses_numpy_s_mean_and_standard_deviation_exactly() -> None:
     rng = np.random.default_rng(7)
     for columns in (1, 2, 3):
         for n in (2, 9, 700, 1700):
@@ -58,10 +64,19 @@ def test_scale_gives_numpy_s_mean_and_standard_deviation_exactly() -> None:
             scores = rng.normal(size=(n, columns)) * 10 ** rng.uniform(-3, 3, size=(1, columns))
             scores = scores.astype(np.float32)
             rows = np.sort(rng.choice(n, min(n, 1024), replace=False))
-            mean, spread = _scale(np.ascontiguousarray(scores.T), rows)
+            scale = standardise(scores, rows)
             sample = scores[rows].astype(np.float64)
-            np.testing.assert_array_equal(mean, sample.mean(axis=0))
-            np.testing.assert_array_equal(spread, sample.std(axis=0))
+            np.testing.assert_array_equal(scale.mean, sample.mean(axis=0))
+            np.testing.assert_array_equal(scale.spread, sample.std(axis=0))
+            everything = np.arange(n)
+            expected = (scores.astype(np.float64) - sample.mean(axis=0)) / sample.std(axis=0)
+            np.testing.assert_array_equal(scale.standard_rows(everything), expected)
+            np.testing.assert_array_equal(scale.standard(scores[0]), expected[0])
+
+
+def test_standardise_ignores_items_added_after_training() -> None:
     with_missing = np.array([[1.0, -np.inf], [3.0, 2.0], [-np.inf, 4.0]], dtype=np.float32)
-    mean, spread = _scale(np.ascontiguousarray(with_missing.T), np.arange(3))
-    assert mean.tolist() == [2.0, 3.0] and spread.tolist() == [1.0, 1.0]
+    scale = standardise(with_missing, np.arange(3))
+    assert scale.mean.tolist() == [2.0, 3.0] and scale.spread.tolist() == [1.0, 1.0]
+    constant = standardise(np.full((4, 1), 5.0, dtype=np.float32), np.arange(4))
+    assert constant.spread.tolist() == [1.0]  # no spread: scores keep their units

@@ -8,7 +8,7 @@ import numpy as np
 
 from sessionrec.data.schema import EventType
 from sessionrec.data.vocab import Vocabulary
-from sessionrec.engine import Query, Recommender, SessionEvent
+from sessionrec.engine import Engine, Query, SessionEvent
 from sessionrec.engine.feedback import (
     DISLIKE_WEIGHT,
     IMPRESSION_DECAY,
@@ -25,7 +25,7 @@ def ev(item: str, kind: str = "view") -> SessionEvent:
     return SessionEvent(item, EventType(kind))
 
 
-def ranks(engine: Recommender, query: Query) -> dict[str, int]:
+def ranks(engine: Engine, query: Query) -> dict[str, int]:
     """Every ranked item's position (0 = best)."""
     scores = engine.scores(query)
     order = [i for i in np.argsort(-scores, kind="stable") if np.isfinite(scores[i])]
@@ -76,7 +76,7 @@ def test_decay_is_multiplicative_and_bounded() -> None:
     assert math.isclose(penalty[3], math.log(MAX_DECAY))  # bounded however often skipped
 
 
-def test_a_disliked_item_never_returns_and_its_lookalikes_drop(engine: Recommender) -> None:
+def test_a_disliked_item_never_returns_and_its_lookalikes_drop(engine: Engine) -> None:
     session = [ev("a1"), ev("a2"), ev("t1"), ev("t2")]
     before = engine.recommend(Query(events=session, k=10))
     top = before.items[0].item_id
@@ -99,11 +99,11 @@ def test_a_disliked_item_never_returns_and_its_lookalikes_drop(engine: Recommend
     assert after_top_genre(engine, after_events) != genre
 
 
-def after_top_genre(engine: Recommender, events: list[SessionEvent]) -> str:
+def after_top_genre(engine: Engine, events: list[SessionEvent]) -> str:
     return engine.recommend(Query(events=events, k=1)).items[0].item_id[0]
 
 
-def test_a_like_pulls_lookalikes_up_more_than_a_view(engine: Recommender) -> None:
+def test_a_like_pulls_lookalikes_up_more_than_a_view(engine: Engine) -> None:
     base = [ev("t1"), ev("t2"), ev("t3"), ev("t4"), ev("c1"), ev("c2")]
     viewed = engine.scores(Query(events=[ev("a1"), *base]))
     liked = engine.scores(Query(events=[ev("a1", "like"), *base]))
@@ -120,7 +120,7 @@ def test_a_like_pulls_lookalikes_up_more_than_a_view(engine: Recommender) -> Non
     )
 
 
-def test_skips_and_impressions_decay_an_item(engine: Recommender) -> None:
+def test_skips_and_impressions_decay_an_item(engine: Engine) -> None:
     session = [ev("c1"), ev("c2")]
     first = engine.recommend(Query(events=session, k=3)).items[0].item_id
     plain = ranks(engine, Query(events=session))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sessionrec.engine import Query, Recommender, SessionEvent
+from sessionrec.engine import Engine, Query, SessionEvent
 from sessionrec.engine.interests import (
     MAX_INTERESTS,
     allocate,
@@ -88,7 +88,7 @@ def session(items: list[str]) -> list[SessionEvent]:
     return [SessionEvent(i, "view") for i in items]  # type: ignore[arg-type]
 
 
-def test_a_two_genre_session_gets_two_interests_and_a_split_slate(engine: Recommender) -> None:
+def test_a_two_genre_session_gets_two_interests_and_a_split_slate(engine: Engine) -> None:
     items = ["a1", "a2", "a3", "a4", "a5", "a6", "t1", "t2", "t3"]
     slate = engine.recommend(Query(events=session(items), k=9))
     assert len(slate.interests) == 2
@@ -105,7 +105,7 @@ def test_a_two_genre_session_gets_two_interests_and_a_split_slate(engine: Recomm
     assert len({i.item_id for i in slate.items}) == 9  # merged without duplicates
 
 
-def test_a_one_genre_session_is_one_interest(engine: Recommender) -> None:
+def test_a_one_genre_session_is_one_interest(engine: Engine) -> None:
     slate = engine.recommend(Query(events=session(["c1", "c2", "c3", "c4", "c5"]), k=5))
     assert len(slate.interests) == 1
     assert slate.interests[0].weight == 1.0 and slate.interests[0].label == "Comedy"

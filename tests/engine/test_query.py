@@ -68,6 +68,9 @@ def test_event_types_are_parsed_from_strings() -> None:
 def test_bad_event_fields() -> None:
     with pytest.raises(ConfigError, match="event item_id must be a non-empty string"):
         SessionEvent("", EventType.VIEW)
+    with pytest.raises(ConfigError, match="event item_id is longer than 256 characters"):
+        SessionEvent("x" * 257, EventType.VIEW)
+    assert SessionEvent("x" * 256, EventType.VIEW).item_id == "x" * 256
     with pytest.raises(ConfigError, match="timestamp must be finite"):
         SessionEvent("1", EventType.VIEW, math.nan)
     with pytest.raises(ConfigError, match="events must be SessionEvent objects"):

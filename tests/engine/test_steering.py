@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sessionrec.engine import Query, Recommender, SessionEvent
+from sessionrec.engine import Engine, Query, SessionEvent
 from sessionrec.engine.steering import REQUEST_BLEND, RequestEncoder, blend_queries
 from sessionrec.errors import ConfigError
 from sessionrec.text.base import TextEncoder
@@ -19,7 +19,7 @@ def share(slate_ids: list[str], prefix: str) -> float:
     return sum(i.startswith(prefix) for i in slate_ids) / len(slate_ids)
 
 
-def test_a_request_moves_a_thriller_session_to_animation(engine: Recommender) -> None:
+def test_a_request_moves_a_thriller_session_to_animation(engine: Engine) -> None:
     session = views("t1", "t2", "t3")
     plain = [i.item_id for i in engine.recommend(Query(events=session, k=8)).items]
     asked = engine.recommend(Query(events=session, text="cartoon animation for kids", k=8))
@@ -32,13 +32,13 @@ def test_a_request_moves_a_thriller_session_to_animation(engine: Recommender) ->
             assert request and "cartoon animation for kids" in request[0].text
 
 
-def test_a_request_works_on_an_empty_session(engine: Recommender) -> None:
+def test_a_request_works_on_an_empty_session(engine: Engine) -> None:
     slate = engine.recommend(Query(text="funny comedy wedding", k=5))
     assert [i.item_id[0] for i in slate.items] == ["c"] * 5
     assert slate.interests == ()
 
 
-def test_an_empty_session_without_request_gets_popular_items(engine: Recommender) -> None:
+def test_an_empty_session_without_request_gets_popular_items(engine: Engine) -> None:
     slate = engine.recommend(Query(k=4))
     popular = [info.item_id for info in engine.popular(4)]
     assert [i.item_id for i in slate.items] == popular

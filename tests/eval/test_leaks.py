@@ -7,10 +7,11 @@ from typing import Self
 import numpy as np
 import pandas as pd
 
-from sessionrec.data.schema import Catalogue, Interactions, normalise_events
+from sessionrec.data.schema import Catalogue, Interactions
 from sessionrec.eval.protocols import prepare_leave_one_out, prepare_next_item
 from sessionrec.eval.runner import fit_and_evaluate
 from sessionrec.models.pop import Pop
+from sessionrec.testing import interactions
 
 
 class RecordingPop(Pop):
@@ -39,9 +40,7 @@ def test_leave_one_out_targets_stay_out_of_fit() -> None:
         for u in range(25)
         for t in rng.choice(1000, size=int(rng.integers(1, 12)), replace=False)
     ]
-    data = Interactions(
-        normalise_events(pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"]))
-    )
+    data = interactions(rows, columns=["user_id", "item_id", "timestamp"])
     prepared = prepare_leave_one_out(data)
     model = RecordingPop()
     fit_and_evaluate(model, prepared)
@@ -63,9 +62,7 @@ def test_next_item_test_sessions_stay_out_of_fit() -> None:
             for s in range(20)
             for k in range(3)
         ]
-        return Interactions(
-            normalise_events(pd.DataFrame(rows, columns=["session_id", "item_id", "timestamp"]))
-        )
+        return interactions(rows, columns=["session_id", "item_id", "timestamp"])
 
     train, test = log("train", 0.0), log("test", 10_000.0)
     model = RecordingPop()

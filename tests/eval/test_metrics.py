@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sessionrec.eval.metrics import (
+from sessionrec.metrics import (
     MetricAccumulator,
     TiePolicy,
     hit_rate,

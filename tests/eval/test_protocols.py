@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from sessionrec.data.schema import Interactions, normalise_events
+from sessionrec.data.schema import Interactions
 from sessionrec.errors import ConfigError, DataError
 from sessionrec.eval.protocols import (
     hold_out_cold_items,
@@ -16,6 +15,7 @@ from sessionrec.eval.protocols import (
 from sessionrec.eval.runner import evaluate_model, fit_and_evaluate
 from sessionrec.models.base import SessionBatch
 from sessionrec.models.pop import Pop
+from sessionrec.testing import interactions
 
 
 def sessions(data: dict[str, list[str]], start: float = 0.0) -> Interactions:
@@ -25,9 +25,7 @@ def sessions(data: dict[str, list[str]], start: float = 0.0) -> Interactions:
         for item in items:
             t += 1.0
             rows.append((session, item, t))
-    return Interactions(
-        normalise_events(pd.DataFrame(rows, columns=["session_id", "item_id", "timestamp"]))
-    )
+    return interactions(rows, columns=["session_id", "item_id", "timestamp"])
 
 
 def decode(prepared_cases: object, indices: np.ndarray) -> list[str]:
@@ -54,8 +52,7 @@ def test_next_item_refuses_a_test_log_sharing_nothing_with_train() -> None:
 def loo_log() -> Interactions:
     rows = [("u1", f"i{k}", float(k)) for k in range(60)]
     rows += [("u2", "i1", 1.0), ("u2", "i2", 2.0), ("u2", "i3", 3.0)]
-    frame = pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"])
-    return Interactions(normalise_events(frame))
+    return interactions(rows, columns=["user_id", "item_id", "timestamp"])
 
 
 def test_leave_one_out_history_includes_validation_and_is_cut_to_fifty() -> None:

@@ -7,13 +7,13 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sessionrec.data.schema import Interactions, normalise_events
+from sessionrec.data.schema import Interactions
 from sessionrec.data.splits import leave_one_out, temporal_session_split
+from sessionrec.testing import interactions
 
 
 def events(rows: list[tuple[str | None, str | None, str, float]]) -> Interactions:
-    frame = pd.DataFrame(rows, columns=["user_id", "session_id", "item_id", "timestamp"])
-    return Interactions(normalise_events(frame))
+    return interactions(rows, columns=["user_id", "session_id", "item_id", "timestamp"])
 
 
 def test_leave_one_out_holds_out_last_two_by_time_with_file_order_for_ties() -> None:

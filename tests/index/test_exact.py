@@ -1,4 +1,4 @@
-"""Exact top-k: best first, ties by index, masks and -inf respected."""
+"""Exact top-k and the exact index: best first, ties by index, masks and -inf respected."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from sessionrec.errors import ConfigError
-from sessionrec.index import ExactIndex, top_k
-from sessionrec.index.exact import top_k_columns
+from sessionrec.index import ExactIndex, ItemIndex, top_k, top_k_columns
 
 
 def test_best_first_with_ties_by_lower_index() -> None:
@@ -47,7 +46,8 @@ def test_shape_errors() -> None:
 
 def test_index_search_and_updates() -> None:
     vectors = np.eye(4, dtype=np.float32)
-    index = ExactIndex(vectors)
+    index = ExactIndex.build(vectors)
+    assert isinstance(index, ItemIndex)
     assert len(index) == 4 and index.dimension == 4
     rows, scores = index.search(np.array([0.0, 1.0, 0.5, 0.0]), 2)
     assert rows.tolist() == [1, 2]
@@ -57,10 +57,33 @@ def test_index_search_and_updates() -> None:
     assert grown.search(np.array([0.0, 1.0, 0.0, 0.0]), 1)[0].tolist() == [4]
     edited = index.with_rows(np.array([[0.0, 0.0, 0.0, 9.0]]), np.array([0]))
     assert edited.search(np.array([0.0, 0.0, 0.0, 1.0]), 1)[0].tolist() == [0]
-    with pytest.raises(ConfigError, match="queries must have shape"):
-        index.scores(np.zeros((1, 3)))
+    assert index.search(np.array([0.0, 0.0, 0.0, 1.0]), 1)[0].tolist() == [3]
+    with pytest.raises(ConfigError, match=r"a query must have shape \(4,\)"):
+        index.search(np.zeros(3), 1)
     with pytest.raises(ValueError):
         index.vectors[0, 0] = 1.0  # read-only: readers never see a half update
+    vectors[0, 0] = 5.0  # and the caller's array stays the caller's
+    assert index.search(np.array([1.0, 0.0, 0.0, 0.0]), 1)[1].tolist() == [1.0]
+
+
+def test_index_search_is_top_k_of_the_dot_products() -> None:
+    """The engine's slates depend on it: the same rows in the same order as `top_k` over
+    the scores the engine computed before it searched through an index, ties and masks
+    included (small integer vectors make ties common)."""
+    rng = np.random.default_rng(0)
+    for trial in range(100):
+        n, d = int(rng.integers(1, 60)), int(rng.integers(1, 6))
+        vectors = rng.integers(-2, 3, size=(n, d)).astype(np.float32)
+        query = rng.integers(-2, 3, size=d).astype(np.float32)
+        mask = rng.random(n) > 0.3 if trial % 2 else None
+        k = int(rng.integers(0, n + 3))
+        index = ExactIndex.build(vectors)
+        if trial % 3 == 0:  # an index grown by an upsert answers as one built whole
+            index = ExactIndex.build(vectors[: n // 2]).with_rows(vectors[n // 2 :])
+        rows, scores = index.search(query, k, mask)
+        expected = top_k(vectors @ query, k, mask)
+        assert rows.tolist() == expected.tolist()
+        np.testing.assert_array_equal(scores, (vectors @ query)[expected])
 
 
 def test_top_k_columns_matches_top_k_per_column() -> None:

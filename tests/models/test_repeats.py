@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
-import pandas as pd
 import torch
 
-from sessionrec.data.schema import Interactions, normalise_events
 from sessionrec.models.base import SessionBatch
 from sessionrec.models.repeats import STEP_BOOST, RepeatBias, distance_buckets, repeat_offsets
-from sessionrec.models.transformer import SessionTransformer, TransformerConfig
-
-QUICK = {
-    "epochs": 25,
-    "patience": 25,
-    "embedding_size": 32,
-    "dropout": 0.0,
-    "learning_rate": 5e-3,
-    "progress": False,
-}
+from sessionrec.models.transformer import SessionTransformer
+from sessionrec.testing import QUICK_TRANSFORMER_REPEATS, no_repeat_log
 
 
 def test_distance_buckets_double_in_width() -> None:
@@ -46,17 +38,6 @@ def test_training_offsets_match_the_scoring_offsets() -> None:
     assert expected[1, 0] == (-3.5) + (3 - 3.5)  # 0 and 4 events ago (bucket 3)
 
 
-def no_repeat_log(n_sessions: int = 150, n_items: int = 10) -> Interactions:
-    """Each session is a random order of the same few items: nothing ever repeats."""
-    rng = np.random.default_rng(0)
-    rows = []
-    for s in range(n_sessions):
-        for t, item in enumerate(rng.permutation(n_items)):
-            rows.append((f"s{s}", f"i{item}", 100.0 * s + t))
-    frame = pd.DataFrame(rows, columns=["session_id", "item_id", "timestamp"])
-    return Interactions(normalise_events(frame))
-
-
 def share_of_top_items_unseen(model: SessionTransformer) -> float:
     rng = np.random.default_rng(1)
     sessions = [model.vocab.lookup([f"i{k}" for k in rng.permutation(10)[:5]]) for _ in range(40)]
@@ -66,18 +47,18 @@ def share_of_top_items_unseen(model: SessionTransformer) -> float:
 
 
 def test_a_domain_without_repeats_learns_to_push_seen_items_down() -> None:
-    with_bias = SessionTransformer(TransformerConfig(**QUICK)).fit(no_repeat_log())
+    with_bias = SessionTransformer(QUICK_TRANSFORMER_REPEATS).fit(no_repeat_log())
     bias = with_bias.repeat_bias()
     assert bias is not None
     assert (bias[:4] < -1).all()  # buckets that occur in 10-item sessions
     assert share_of_top_items_unseen(with_bias) == 1.0
-    without = SessionTransformer(TransformerConfig(**QUICK, repeat_bias=False))
+    without = SessionTransformer(replace(QUICK_TRANSFORMER_REPEATS, repeat_bias=False))
     without.fit(no_repeat_log())
     assert without.repeat_bias() is None
 
 
 def test_scores_are_the_dot_product_plus_the_offsets() -> None:
-    model = SessionTransformer(TransformerConfig(**{**QUICK, "epochs": 3})).fit(no_repeat_log())
+    model = SessionTransformer(replace(QUICK_TRANSFORMER_REPEATS, epochs=3)).fit(no_repeat_log())
     sessions = [model.vocab.lookup(["i1", "i2", "i1"]), model.vocab.lookup([])]
     batch = SessionBatch(sessions)
     expected = (model.session_vectors(batch) @ model.item_vectors().T).astype(np.float64)

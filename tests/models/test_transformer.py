@@ -6,39 +6,19 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
-from sessionrec.data.schema import Interactions, normalise_events
 from sessionrec.errors import ConfigError
 from sessionrec.models.base import SessionBatch
 from sessionrec.models.exposure import BOOST_GRID, PROBE_SHARE
 from sessionrec.models.sequences import with_validation
 from sessionrec.models.transformer import SessionTransformer, TransformerConfig
-
-QUICK = {
-    "epochs": 30,
-    "patience": 30,
-    "embedding_size": 32,
-    "dropout": 0.0,
-    "learning_rate": 5e-3,
-    "progress": False,
-}
-
-
-def pairs_log(n_sessions: int = 80) -> Interactions:
-    """Sessions 'x{k}' then 'y{k}': after x_k always comes y_k."""
-    rows = []
-    for s in range(n_sessions):
-        k = s % 8
-        rows += [(f"s{s}", f"x{k}", 2.0 * s), (f"s{s}", f"y{k}", 2.0 * s + 1)]
-    frame = pd.DataFrame(rows, columns=["session_id", "item_id", "timestamp"])
-    return Interactions(normalise_events(frame))
+from sessionrec.testing import QUICK_TRANSFORMER_PAIRS, interactions, pairs_log
 
 
 def test_learns_the_next_item_first() -> None:
-    model = SessionTransformer(TransformerConfig(**QUICK)).fit(pairs_log())
+    model = SessionTransformer(QUICK_TRANSFORMER_PAIRS).fit(pairs_log())
     for k in range(8):
         scores = model.score(SessionBatch([model.vocab.lookup([f"x{k}"])]))[0]
         assert model.vocab.ids[int(np.argmax(scores))] == f"y{k}"
@@ -53,7 +33,7 @@ def text_vectors() -> dict[str, np.ndarray]:
 
 
 def test_an_item_never_trained_is_scored_through_its_text() -> None:
-    config = TransformerConfig(**QUICK, use_ids=False)
+    config = replace(QUICK_TRANSFORMER_PAIRS, use_ids=False)
     model = SessionTransformer(config, text_vectors=text_vectors()).fit(pairs_log())
     assert "y_new" in model.vocab
     scores = model.score(SessionBatch([model.vocab.lookup(["x3"])]))[0]
@@ -67,14 +47,14 @@ def test_an_item_never_trained_is_scored_through_its_text() -> None:
 def test_the_ablation_flags_switch_paths_off() -> None:
     with pytest.raises(ConfigError, match="at least one"):
         TransformerConfig(use_ids=False, use_text=False)
-    ids_only = SessionTransformer(TransformerConfig(**QUICK, use_text=False), text_vectors())
+    ids_only = SessionTransformer(replace(QUICK_TRANSFORMER_PAIRS, use_text=False), text_vectors())
     ids_only.fit(pairs_log())
     assert ids_only.net is not None and ids_only.net.items.adapter is None
     assert "y_new" not in ids_only.vocab  # no text path, so no way to score it
 
 
 def test_training_records_its_history() -> None:
-    model = SessionTransformer(TransformerConfig(**{**QUICK, "epochs": 3})).fit(pairs_log())
+    model = SessionTransformer(replace(QUICK_TRANSFORMER_PAIRS, epochs=3)).fit(pairs_log())
     history = model.training_result.history
     assert len(history) == 3
     assert all(h.score is not None for h in history)
@@ -83,7 +63,7 @@ def test_training_records_its_history() -> None:
 
 def test_sampled_softmax_learns_the_same_pairs() -> None:
     """Above the catalogue-size threshold training switches to logQ-corrected sampling."""
-    config = TransformerConfig(**{**QUICK, "epochs": 40}, sampled_softmax_above=4, n_negatives=8)
+    config = replace(QUICK_TRANSFORMER_PAIRS, epochs=40, sampled_softmax_above=4, n_negatives=8)
     model = SessionTransformer(config).fit(pairs_log())
     assert model.net is not None
     log_q = model.net.items.log_q.numpy()
@@ -99,10 +79,8 @@ def test_refit_learns_from_validation_events_too() -> None:
     train = pairs_log()
     # Validation sequences: a new item z follows y0; it is absent from training.
     rows = [("v0", "x0", 1000.0), ("v0", "y0", 1001.0), ("v0", "z", 1002.0)]
-    valid = Interactions(
-        normalise_events(pd.DataFrame(rows, columns=["session_id", "item_id", "timestamp"]))
-    )
-    config = TransformerConfig(**{**QUICK, "epochs": 5}, refit=True)
+    valid = interactions(rows)
+    config = replace(QUICK_TRANSFORMER_PAIRS, epochs=5, refit=True)
     model = SessionTransformer(config).fit(train, valid=valid)
     assert model.training_result.best_epoch >= 1
     assert model.net is not None
@@ -114,9 +92,7 @@ def test_refit_learns_from_validation_events_too() -> None:
 def test_with_validation_replaces_a_sessions_rows_once() -> None:
     train = pairs_log(4)
     rows = [("s1", "x1", 2.0), ("s1", "y1", 3.0), ("s1", "extra", 4.0)]
-    valid = Interactions(
-        normalise_events(pd.DataFrame(rows, columns=["session_id", "item_id", "timestamp"]))
-    )
+    valid = interactions(rows)
     merged = with_validation(train, valid).frame
     assert merged.groupby("session_id").size().to_dict() == {"s0": 2, "s1": 3, "s2": 2, "s3": 2}
     assert merged.loc[merged["session_id"] == "s1", "item_id"].tolist() == ["x1", "y1", "extra"]
@@ -126,7 +102,7 @@ def test_with_validation_replaces_a_sessions_rows_once() -> None:
 def test_scores_are_session_vectors_dot_item_vectors() -> None:
     """Without repeat offsets (test_repeats) and the text head for untrained items (below),
     scores are plain dot products."""
-    config = TransformerConfig(**QUICK, repeat_bias=False, text_head=0.0)
+    config = replace(QUICK_TRANSFORMER_PAIRS, repeat_bias=False, text_head=0.0)
     model = SessionTransformer(config, text_vectors=text_vectors())
     model.fit(pairs_log())
     batch = SessionBatch([model.vocab.lookup(["x1", "y1"]), model.vocab.lookup(["x2"])])
@@ -137,7 +113,7 @@ def test_scores_are_session_vectors_dot_item_vectors() -> None:
 
 def test_text_in_item_space_matches_an_untrained_item() -> None:
     vectors = text_vectors()
-    model = SessionTransformer(TransformerConfig(**QUICK), text_vectors=vectors)
+    model = SessionTransformer(QUICK_TRANSFORMER_PAIRS, text_vectors=vectors)
     model.fit(pairs_log())
     projected = model.text_to_item_space(vectors["y_new"][None, :])
     np.testing.assert_allclose(
@@ -149,10 +125,12 @@ def test_text_in_item_space_matches_an_untrained_item() -> None:
 
 def test_added_items_are_recommendable_at_once_and_survive_save(tmp_path: Path) -> None:
     vectors = text_vectors()
-    model = SessionTransformer(TransformerConfig(**QUICK, use_ids=False), text_vectors=vectors)
+    model = SessionTransformer(
+        replace(QUICK_TRANSFORMER_PAIRS, use_ids=False), text_vectors=vectors
+    )
     model.fit(pairs_log())
     n_before = model.n_items
-    model.add_items(["brand_new"], vectors["y5"][None, :])
+    model.add_items(model.item_arrays(), ["brand_new"], vectors["y5"][None, :])
     assert model.n_items == n_before + 1
     scores = model.score(SessionBatch([model.vocab.lookup(["x5"])]))[0]
     assert scores[model.vocab.index("brand_new")] == pytest.approx(
@@ -164,11 +142,11 @@ def test_added_items_are_recommendable_at_once_and_survive_save(tmp_path: Path) 
         loaded.score(SessionBatch([loaded.vocab.lookup(["x5"])])), scores[None, :], rtol=1e-5
     )
     with pytest.raises(ConfigError, match="text vectors"):
-        model.add_items(["a", "b"], vectors["y5"][None, :])
+        model.add_items(model.item_arrays(), ["a", "b"], vectors["y5"][None, :])
 
 
 def test_the_embedding_interface_needs_text_for_text_operations() -> None:
-    model = SessionTransformer(TransformerConfig(**QUICK)).fit(pairs_log())
+    model = SessionTransformer(QUICK_TRANSFORMER_PAIRS).fit(pairs_log())
     assert not model.has_text
     with pytest.raises(ConfigError, match="without item text"):
         model.text_to_item_space(np.zeros((1, 16), dtype=np.float32))
@@ -177,20 +155,22 @@ def test_the_embedding_interface_needs_text_for_text_operations() -> None:
 def test_with_ids_an_untrained_item_competes_through_the_text_head() -> None:
     """'y_new' (never trained) reads like 'y3': after x3 it must rank next to y3."""
     vectors = text_vectors()
-    model = SessionTransformer(TransformerConfig(**QUICK), text_vectors=vectors)
+    model = SessionTransformer(QUICK_TRANSFORMER_PAIRS, text_vectors=vectors)
     model.fit(pairs_log())
     assert model.calibrates_untrained_items
     scores = model.score(SessionBatch([model.vocab.lookup(["x3"])]))[0]
     assert np.isfinite(scores).all()
     rank = int((scores > scores[model.vocab.index("y_new")]).sum())
     assert rank <= 1  # first, or second behind y3 itself
-    plain = SessionTransformer(TransformerConfig(**QUICK, text_head=0.0), text_vectors=vectors)
+    plain = SessionTransformer(
+        replace(QUICK_TRANSFORMER_PAIRS, text_head=0.0), text_vectors=vectors
+    )
     plain.fit(pairs_log())
     assert not plain.calibrates_untrained_items
 
 
 def test_probes_are_kept_from_the_text_head_and_set_the_boost() -> None:
-    model = SessionTransformer(TransformerConfig(**QUICK), text_vectors=text_vectors())
+    model = SessionTransformer(QUICK_TRANSFORMER_PAIRS, text_vectors=text_vectors())
     model.fit(pairs_log())
     assert model.net is not None
     items = model.net.items
@@ -205,13 +185,47 @@ def test_probes_are_kept_from_the_text_head_and_set_the_boost() -> None:
     types = torch.zeros((1, 3), dtype=torch.long)
     model.net.eval()
     with torch.no_grad():
-        _, with_head = model.net(inputs, types, targets)
-        model.net.config = replace(model.net.config, text_head=0.0)
-        _, without_head = model.net(inputs, types, targets)
-    assert with_head is not None and without_head is not None
-    assert float(with_head) == pytest.approx(float(without_head))
+        losses = model.net.losses(inputs, types, targets)
+        _, total = model.net(inputs, types, targets)
+    assert losses.text is not None and float(losses.text) == 0.0
+    assert total is not None and float(total) == pytest.approx(float(losses.main))
     off = SessionTransformer(
-        TransformerConfig(**QUICK, new_item_exposure=0.0), text_vectors=text_vectors()
+        replace(QUICK_TRANSFORMER_PAIRS, new_item_exposure=0.0), text_vectors=text_vectors()
     ).fit(pairs_log())
     assert off.net is not None
     assert not off.net.items.probes.any() and float(off.net.items.new_item_boost) == 0.0
+
+
+def test_the_two_losses_are_named_and_weighted() -> None:
+    config = replace(QUICK_TRANSFORMER_PAIRS, text_head=0.5, text_head_positions=1.0)
+    model = SessionTransformer(config, text_vectors())
+    model.fit(pairs_log(8))
+    assert model.net is not None
+    inputs = torch.tensor([[-1, 0, 1]])
+    targets = torch.tensor([[-1, 1, 2]])
+    types = torch.zeros((1, 3), dtype=torch.long)
+    model.net.eval()
+    with torch.no_grad():
+        losses = model.net.losses(inputs, types, targets)
+        logits, total = model.net(inputs, types, targets)
+    assert losses.logits.shape == logits.shape == (2, model.n_items)  # target positions only
+    assert losses.text is not None and total is not None
+    assert float(total) == pytest.approx(float(losses.main) + 0.5 * float(losses.text))
+
+
+def test_a_model_saved_before_the_blocks_were_split_still_loads() -> None:
+    model = SessionTransformer(replace(QUICK_TRANSFORMER_PAIRS, epochs=2), text_vectors())
+    model.fit(pairs_log(16))
+    old_names = {"attention.qkv": "qkv", "attention.proj": "proj", "mlp.fc": "mlp.0"}
+    old_names["mlp.proj"] = "mlp.2"
+    arrays = {}
+    for name, value in model._to_arrays().items():
+        for new, old in old_names.items():
+            name = name.replace(f".{new}.", f".{old}.")
+        arrays[name] = value
+    assert "blocks.0.qkv.weight" in arrays and "blocks.0.mlp.2.bias" in arrays
+    loaded = SessionTransformer(model.config)
+    loaded.vocab = model.vocab
+    loaded._from_arrays(arrays)
+    batch = SessionBatch([model.vocab.lookup(["x1"]), model.vocab.lookup(["x2", "y2"])])
+    np.testing.assert_array_equal(loaded.score(batch), model.score(batch))

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from service_harness import API_KEY, Service, running_server
 
 from sessionrec.service.app import create_app
+from sessionrec.testing.service import API_KEY, Service, running_server
 
 pytestmark = pytest.mark.service
 
@@ -51,6 +51,19 @@ def test_an_upserted_item_is_recommendable_at_once(service: Service) -> None:
     assert [i["item_id"] for i in service.store.items()] == ["dino"]
 
 
+def test_an_item_id_the_route_accepts_the_engine_accepts(service: Service) -> None:
+    """One id rule for route, engine and store (`data.vocab.check_item_id`): a 256-character
+    id is added everywhere; one longer is refused by the route before anything runs."""
+    longest = "x" * 256
+    response = service.client.put(f"/v1/items/{longest}", json=NEW_FILM, headers=service.admin())
+    assert response.status_code == 201, response.text
+    assert service.engine.has_item(longest)
+    assert [i["item_id"] for i in service.store.items()] == [longest]
+    too_long = service.client.put(f"/v1/items/{longest}y", json=NEW_FILM, headers=service.admin())
+    assert too_long.status_code == 422
+    assert not service.engine.has_item(longest + "y")
+
+
 def test_upserted_items_survive_a_restart_and_a_reload(make_service: Any, sqlite_url: str) -> None:
     first: Service = make_service(store_url=sqlite_url)
     first.client.put("/v1/items/dino", json=NEW_FILM, headers=first.admin())
@@ -63,7 +76,7 @@ def test_upserted_items_survive_a_restart_and_a_reload(make_service: Any, sqlite
 def test_reload_swaps_the_engine_while_requests_keep_succeeding(
     tiny_artifact: Path, tmp_path: Path
 ) -> None:
-    from sessionrec.engine.recommender import Recommender
+    from sessionrec.engine import Engine
     from sessionrec.service.settings import ServiceSettings
     from sessionrec.store import open_store
 
@@ -71,7 +84,7 @@ def test_reload_swaps_the_engine_while_requests_keep_succeeding(
         artifact=tiny_artifact, store_url=f"sqlite:///{tmp_path / 's.db'}", api_key=API_KEY
     )
     store = open_store(settings.store_url)
-    app = create_app(settings, Recommender.from_artifact(tiny_artifact), store)
+    app = create_app(settings, Engine.from_artifact(tiny_artifact), store)
     before = app.state.service.holder.engine
     statuses: list[int] = []
     stop = threading.Event()

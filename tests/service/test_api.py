@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-import service_films as films
-from service_harness import Service
+
+from sessionrec.testing import films
+from sessionrec.testing.service import Service
 
 pytestmark = pytest.mark.service
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 import pytest
-from service_harness import Service
 
 from sessionrec.service.limits import Limits
+from sessionrec.testing.service import Service
 
 pytestmark = pytest.mark.service
 

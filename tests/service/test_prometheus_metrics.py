@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from service_harness import Service
+
+from sessionrec.testing.service import Service
 
 pytestmark = pytest.mark.service
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sessionrec.engine.recommender import Recommender
+from sessionrec.engine import Engine
 from sessionrec.errors import ConfigError
 from sessionrec.service.runtime import EngineHolder, item_payload
 from sessionrec.store import open_store
@@ -20,8 +20,8 @@ pytestmark = pytest.mark.service
 def test_items_upserted_by_one_worker_reach_another(tiny_artifact: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 's.db'}"
     with open_store(url) as store_a, open_store(url) as store_b:
-        a = EngineHolder(Recommender.from_artifact(tiny_artifact), store_a, tiny_artifact)
-        b = EngineHolder(Recommender.from_artifact(tiny_artifact), store_b, tiny_artifact)
+        a = EngineHolder(Engine.from_artifact(tiny_artifact), store_a, tiny_artifact)
+        b = EngineHolder(Engine.from_artifact(tiny_artifact), store_b, tiny_artifact)
         payload = item_payload("new", "A New Film", "A documentary about volcanoes.", ["Doc"], {})
         assert a.upsert_item(payload) is True
         assert a.upsert_item(payload) is False  # now an update
@@ -33,7 +33,7 @@ def test_items_upserted_by_one_worker_reach_another(tiny_artifact: Path, tmp_pat
 
 def test_a_refused_item_is_not_stored(tiny_artifact: Path, tmp_path: Path) -> None:
     with open_store(f"sqlite:///{tmp_path / 's.db'}") as store:
-        holder = EngineHolder(Recommender.from_artifact(tiny_artifact), store, tiny_artifact)
+        holder = EngineHolder(Engine.from_artifact(tiny_artifact), store, tiny_artifact)
         with pytest.raises(ConfigError):
             holder.upsert_item(item_payload("", "No id", None, [], {}))
         assert store.items() == []
@@ -43,7 +43,7 @@ def test_a_rewritten_artifact_is_reloaded(tiny_artifact: Path, tmp_path: Path) -
     folder = tmp_path / "artifact"
     shutil.copytree(tiny_artifact, folder)
     with open_store(f"sqlite:///{tmp_path / 's.db'}") as store:
-        holder = EngineHolder(Recommender.from_artifact(folder), store, folder)
+        holder = EngineHolder(Engine.from_artifact(folder), store, folder)
         first = holder.engine
         holder.sync_once()
         assert holder.engine is first  # nothing changed on disk

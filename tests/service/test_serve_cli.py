@@ -46,7 +46,7 @@ def serve(*args: str) -> tuple[int, str]:
 def test_a_missing_artifact_is_one_line_and_exit_2(tmp_path: Path) -> None:
     code, err = serve("--artifact", str(tmp_path / "nothing"), "--store", "sqlite:///:memory:")
     assert code == 2
-    assert "manifest" in err and len(err.strip().splitlines()) <= 2
+    assert "no such artifact folder" in err and len(err.strip().splitlines()) <= 2
 
 
 def test_a_corrupted_artifact_is_refused(tiny_artifact: Path, tmp_path: Path) -> None:

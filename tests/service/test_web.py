@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import service_films as films
-from service_harness import running_server
 
-from sessionrec.engine.recommender import Recommender
+from sessionrec.engine import Engine
 from sessionrec.service.app import create_app
 from sessionrec.service.settings import ServiceSettings
 from sessionrec.store import open_store
+from sessionrec.testing import films
+from sessionrec.testing.service import running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.service]
 
@@ -28,7 +28,7 @@ TIMEOUT_MS = 20_000
 def base_url(tiny_artifact: Path, tmp_path: Path) -> Iterator[str]:
     settings = ServiceSettings(artifact=tiny_artifact, store_url=f"sqlite:///{tmp_path / 's.db'}")
     store = open_store(settings.store_url)
-    app = create_app(settings, Recommender.from_artifact(tiny_artifact), store)
+    app = create_app(settings, Engine.from_artifact(tiny_artifact), store)
     with running_server(app) as base:
         yield base
     store.close()

@@ -39,13 +39,25 @@ def test_sqlite_file_is_created(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("url", "path"),
     [
-        ("sqlite:///srv/data/s.db", "/srv/data/s.db"),
         ("sqlite:////srv/data/s.db", "/srv/data/s.db"),
+        ("sqlite://///srv/data/s.db", "/srv/data/s.db"),
         ("sqlite:///:memory:", ":memory:"),
     ],
 )
 def test_sqlite_url_spellings(url: str, path: str) -> None:
     assert sqlite_path(url) == path
+
+
+def test_three_slashes_are_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLAlchemy's convention: sqlite:///relative/path.db, sqlite:////absolute/path.db.
+    monkeypatch.chdir(tmp_path)
+    assert sqlite_path("sqlite:///srv/data/s.db") == str(tmp_path / "srv" / "data" / "s.db")
+    store = open_store("sqlite:///state/sessions.db")
+    assert store.path == str(tmp_path / "state" / "sessions.db")  # absolute, for every worker
+    assert (tmp_path / "state" / "sessions.db").is_file()
+    store.close()
 
 
 def test_scheme_is_case_insensitive() -> None:
@@ -59,7 +71,7 @@ def test_scheme_is_case_insensitive() -> None:
     [
         ("sqlite://", "names no file"),
         ("sqlite:///", "names no file"),
-        ("sqlite://relative/s.db", "absolute path"),
+        ("sqlite://relative/s.db", "three slashes before a path, not a host"),
         ("sqlite:///srv/data/", "names a folder"),
         ("postgres://localhost/db", "unknown store URL scheme 'postgres'; valid: redis"),
         ("memory", "is not a URL"),

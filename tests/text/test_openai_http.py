@@ -1,24 +1,27 @@
 """Tests for the OpenAI-compatible embeddings client against a real local HTTP server.
 
-The server runs on 127.0.0.1 on a free port for this module, answers /v1/embeddings with
-deterministic (not normalised) vectors, and can be told to fail, so the client's true
-urllib path, retries and error messages are exercised without any outside network.
+The server (`sessionrec.testing.embedding_service`) runs on 127.0.0.1 on a free port for
+this module, answers /v1/embeddings with deterministic (not normalised) vectors, and can be
+told to fail, so the client's true urllib path, retries and error messages are exercised
+without any outside network.
 """
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
 import pytest
 
 from sessionrec.errors import ConfigError, SessionrecError
+from sessionrec.testing.embedding_service import (
+    DIMENSION,
+    Behaviour,
+    FakeEmbeddingService,
+    raw_vector,
+)
 from sessionrec.text.openai_http import (
     EmbeddingServiceError,
     OpenAIEmbeddingEncoder,
@@ -26,89 +29,21 @@ from sessionrec.text.openai_http import (
 )
 from sessionrec.text.registry import load_encoder
 
-DIM = 6
-
-
-def raw_vector(text: str) -> list[float]:
-    """The server's vector for a text: deterministic and deliberately not unit length."""
-    codes = [ord(c) for c in text] or [0]
-    return [float(len(text) + 1), float(sum(codes) % 97), 3.0, -2.0, float(codes[0]), 0.5]
-
-
-@dataclass
-class Behaviour:
-    """What the fake service does; tests change it and read what it saw."""
-
-    failures: list[tuple[int, dict[str, str], bytes]] = field(default_factory=list)
-    body_override: bytes | None = None
-    required_key: str | None = None
-    requests: list[dict[str, Any]] = field(default_factory=list)
-
-
-class Handler(BaseHTTPRequestHandler):
-    """Serves /v1/embeddings as the server's current `Behaviour` says."""
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", "0"))
-        body = json.loads(self.rfile.read(length))
-        behaviour = self.server.behaviour  # type: ignore[attr-defined]
-        behaviour.requests.append(
-            {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
-        )
-        if self.path != "/v1/embeddings":
-            return self._send(404, {"error": {"message": "no such route"}})
-        if behaviour.failures:
-            status, headers, payload = behaviour.failures.pop(0)
-            return self._send_raw(status, payload, headers)
-        if behaviour.required_key and self.headers.get("Authorization") != (
-            f"Bearer {behaviour.required_key}"
-        ):
-            return self._send(401, {"error": {"message": "Incorrect API key provided"}})
-        if behaviour.body_override is not None:
-            return self._send_raw(200, behaviour.body_override, {})
-        data = [
-            {"object": "embedding", "index": i, "embedding": raw_vector(t)}
-            for i, t in enumerate(body["input"])
-        ]
-        # Answer out of order: the client must sort by "index".
-        self._send(200, {"object": "list", "data": data[::-1], "model": body["model"]})
-
-    def _send(self, status: int, payload: dict[str, Any]) -> None:
-        self._send_raw(status, json.dumps(payload).encode(), {})
-
-    def _send_raw(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep the test output quiet."""
-
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ThreadingHTTPServer]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+def server() -> Iterator[FakeEmbeddingService]:
+    with FakeEmbeddingService() as s:
+        yield s
 
 
 @pytest.fixture
-def service(server: ThreadingHTTPServer) -> Behaviour:
-    server.behaviour = Behaviour()  # type: ignore[attr-defined]
-    return server.behaviour  # type: ignore[attr-defined,no-any-return]
+def service(server: FakeEmbeddingService) -> Behaviour:
+    return server.reset()
 
 
 @pytest.fixture
-def base_url(server: ThreadingHTTPServer) -> str:
-    host, port = server.server_address[:2]
-    return f"http://{host!s}:{port}"
+def base_url(server: FakeEmbeddingService) -> str:
+    return server.base_url
 
 
 def encoder_for(base_url: str, **options: Any) -> OpenAIEmbeddingEncoder:
@@ -120,7 +55,7 @@ def encoder_for(base_url: str, **options: Any) -> OpenAIEmbeddingEncoder:
 def test_batches_and_normalises_in_input_order(service: Behaviour, base_url: str) -> None:
     texts = ["alpha", "be", "gamma ray", "d", "epsilon"]
     vectors = encoder_for(base_url).encode(texts, batch_size=2)
-    assert vectors.shape == (5, DIM)
+    assert vectors.shape == (5, DIMENSION)
     assert vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-6)
     for text, row in zip(texts, vectors, strict=True):
@@ -151,7 +86,7 @@ def test_retries_once_after_a_503(
 ) -> None:
     service.failures.append((503, {}, b'{"error": "warming up"}'))
     vectors = encoder_for(base_url).encode(["x", "y"])
-    assert vectors.shape == (2, DIM)
+    assert vectors.shape == (2, DIMENSION)
     assert len(service.requests) == 2
     assert "503" in caplog.text
 
@@ -230,10 +165,10 @@ def test_unreachable_service_is_a_clear_error() -> None:
 
 def test_dimension_is_probed_once_when_not_given(service: Behaviour, base_url: str) -> None:
     encoder = encoder_for(base_url)
-    assert encoder.dimension == DIM
-    assert encoder.dimension == DIM
+    assert encoder.dimension == DIMENSION
+    assert encoder.dimension == DIMENSION
     assert len(service.requests) == 1
-    assert encoder_for(base_url, dimension=DIM).dimension == DIM
+    assert encoder_for(base_url, dimension=DIMENSION).dimension == DIMENSION
     assert len(service.requests) == 1
 
 
@@ -257,8 +192,8 @@ def test_bad_base_urls_are_config_errors(bad: str) -> None:
 def test_registry_builds_the_http_encoder(service: Behaviour, base_url: str) -> None:
     encoder = load_encoder(f"openai:test-model@{base_url}", env={})
     assert encoder.name == f"openai:test-model@{base_url}"
-    assert encoder.encode(["x"]).shape == (1, DIM)
+    assert encoder.encode(["x"]).shape == (1, DIMENSION)
     from_env = load_encoder("openai:test-model", env={"SESSIONREC_EMBEDDINGS_BASE_URL": base_url})
-    assert from_env.encode(["x"]).shape == (1, DIM)
+    assert from_env.encode(["x"]).shape == (1, DIMENSION)
     with pytest.raises(ConfigError, match="SESSIONREC_EMBEDDINGS_BASE_URL"):
         load_encoder("openai:test-model", env={})

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sessionrec.data.schema import make_catalogue
+from sessionrec.data.schema import Catalogue, make_catalogue
 from sessionrec.errors import ConfigError, DataError
-from sessionrec.text.template import DEFAULT_TEMPLATE, ItemTextTemplate
+from sessionrec.text.template import DEFAULT_TEMPLATE, ItemTextTemplate, _parse, _unparse
 
 
 def test_default_template_reads_columns_and_attributes() -> None:
@@ -154,3 +154,68 @@ def test_rendering_never_leaves_empty_brackets_or_doubled_separators(
         assert value in rendered
     if not present:
         assert rendered == ""
+
+
+def shop_catalogue() -> Catalogue:
+    return make_catalogue(
+        ["P01", "P02"],
+        ["Burr grinder", "Gooseneck kettle"],
+        texts=["Steel burrs, 40 settings.", "Pour-over kettle."],
+        categories=[["Kitchen", "Coffee"], ["Kitchen", "Tea"]],
+        attributes=[{"brand": "Mahlwerk"}, {"brand": "Brewline"}],
+        source="items.csv",
+    )
+
+
+def test_the_default_template_fits_a_catalogue_without_years(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    catalogue = shop_catalogue()
+    fitted = ItemTextTemplate.for_catalogue(catalogue)
+    assert fitted.template == "{title}. {categories}. {text}"
+    with caplog.at_level(logging.INFO, logger="sessionrec.text.template"):
+        texts = fitted.build(catalogue)
+    assert texts == ItemTextTemplate().texts(catalogue)  # the same texts, said without a year
+    assert texts[0] == "Burr grinder. Kitchen, Coffee. Steel burrs, 40 settings."
+    assert caplog.records == []
+
+
+def test_a_film_catalogue_keeps_the_default_template_and_others_keep_theirs() -> None:
+    films = make_catalogue(["1"], ["Heat"], ["A heist."], [["Crime"]], attributes=[{"year": 1995}])
+    assert ItemTextTemplate.for_catalogue(films).template == DEFAULT_TEMPLATE
+    written = "{title} [{year}] {brand}"
+    assert ItemTextTemplate.for_catalogue(shop_catalogue(), written).template == written
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        DEFAULT_TEMPLATE,
+        "Item: {title} [{price:.2f} EUR]! {text}",
+        "({year}) {title}: {categories}.",
+    ],
+)
+def test_a_parsed_template_is_written_back_as_it_was_read(template: str) -> None:
+    prefix, parts, suffix = _parse(template)
+    assert _parse(_unparse(prefix, parts, suffix)) == (prefix, parts, suffix)
+
+
+def test_missing_fields_are_reported_once_per_template_not_per_item(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The engine builds a one-item catalogue for every item it adds.
+    default, misspelt = ItemTextTemplate(), ItemTextTemplate("{title}. {descripton}")
+    with caplog.at_level(logging.INFO, logger="sessionrec.text.template"):
+        for i in range(5):
+            item = make_catalogue([f"P{i}"], [f"Product {i}"])
+            default.build(item)
+            misspelt.build(item)
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in warnings] == [
+        "item text template fields ['descripton'] have no value for any item of the catalogue"
+    ]
+    # The film-shaped default meeting a shop says so once, without alarm.
+    infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert infos == [
+        "the catalogue has no year, categories, text for any item; item texts are built from title"
+    ]

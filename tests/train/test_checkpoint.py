@@ -15,23 +15,25 @@ from sessionrec.train.trainer import Trainer, TrainOptions, TrainResult
 
 
 class Noisy(torch.nn.Module):
-    """Dropout makes the run depend on torch's random state, shuffling on numpy's."""
+    """Dropout makes the run depend on the module's generator, shuffling on numpy's."""
 
-    def __init__(self) -> None:
+    def __init__(self, generator: torch.Generator) -> None:
         super().__init__()
         self.linear = torch.nn.Linear(4, 1)
-        self.drop = torch.nn.Dropout(0.3)
+        self.generator = generator
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(self.drop(x))
+        if self.training:
+            x = x * (torch.rand(x.shape, generator=self.generator) >= 0.3) / 0.7
+        return self.linear(x)
 
 
 def problem() -> tuple[Noisy, Callable[[np.random.Generator], Iterator[torch.Tensor]]]:
-    generator = torch.Generator().manual_seed(0)
-    x = torch.randn(96, 4, generator=generator)
+    data = torch.Generator().manual_seed(0)
+    x = torch.randn(96, 4, generator=data)
     y = x @ torch.tensor([[1.0], [-2.0], [0.5], [0.0]])
-    torch.manual_seed(0)
-    module = Noisy()
+    torch.manual_seed(0)  # the initial weights (not what this test is about)
+    module = Noisy(torch.Generator().manual_seed(0))
 
     def losses(rng: np.random.Generator) -> Iterator[torch.Tensor]:
         for batch in torch.from_numpy(rng.permutation(len(x))).split(16):
@@ -59,7 +61,7 @@ def train(
         checkpoint_dir=None if folder is None else str(folder),
         resume=resume,
     )
-    return module, Trainer(options).fit(module, losses, scores_of(module))
+    return module, Trainer(options).fit(module, losses, scores_of(module), "test", module.generator)
 
 
 @pytest.mark.parametrize("average", [None, 0.9])
@@ -97,6 +99,16 @@ def test_a_damaged_or_foreign_checkpoint_is_refused(tmp_path: Path) -> None:
     module, losses = problem()
     with pytest.raises(DataError, match="cannot read"):
         Trainer(options).fit(module, losses)
+
+
+def test_a_checkpoint_without_the_generators_state_is_refused(tmp_path: Path) -> None:
+    module, losses = problem()
+    options = TrainOptions(epochs=2, progress=False, checkpoint_dir=str(tmp_path))
+    Trainer(options).fit(module, losses)  # no generator: none saved
+    module, losses = problem()
+    resumed = TrainOptions(epochs=4, progress=False, checkpoint_dir=str(tmp_path), resume=True)
+    with pytest.raises(DataError, match="random state"):
+        Trainer(resumed).fit(module, losses, None, "test", module.generator)
 
 
 def test_resume_needs_a_folder() -> None:

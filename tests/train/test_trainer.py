@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import re
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -83,3 +85,57 @@ def test_weight_average_is_the_moving_average_of_the_steps() -> None:
     assert not torch.allclose(module.weight, steps[-1])
     with pytest.raises(ConfigError, match="weight_average"):
         TrainOptions(weight_average=1.0)
+
+
+def constant_problem() -> tuple[
+    torch.nn.Linear, Callable[[np.random.Generator], Iterator[torch.Tensor]]
+]:
+    module = torch.nn.Linear(1, 1)
+
+    def losses(rng: np.random.Generator) -> Iterator[torch.Tensor]:
+        yield module.weight.sum() ** 2
+
+    return module, losses
+
+
+def log_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "sessionrec.train.trainer"]
+
+
+def test_every_epoch_is_logged_and_the_last_line_says_why_training_stopped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    module, losses = constant_problem()
+    scores = iter([0.1, 0.5, 0.2, 0.3, 0.1])
+    options = TrainOptions(epochs=8, patience=3, progress=False)
+    with caplog.at_level(logging.INFO, logger="sessionrec"):
+        Trainer(options).fit(module, losses, lambda: next(scores), "toy")
+    lines = log_lines(caplog)
+    assert len(lines) == 6  # five epochs and the stop
+    assert re.fullmatch(
+        r"toy epoch 1/8: loss \d+\.\d{4}, valid 0\.1000, \d+\.\d s \(best so far\)", lines[0]
+    )
+    assert re.fullmatch(r"toy epoch 3/8: loss \d+\.\d{4}, valid 0\.2000, \d+\.\d s", lines[2])
+    assert lines[-1].startswith(
+        "toy stopped after epoch 5: early stopping: no better validation score for 3 epochs "
+        "(patience=3); kept epoch 2 (valid 0.5000);"
+    )
+
+
+def test_the_stop_line_names_the_epoch_limit_and_the_time_budget(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    module, losses = constant_problem()
+    with caplog.at_level(logging.INFO, logger="sessionrec"):
+        Trainer(TrainOptions(epochs=2, progress=False)).fit(module, losses)
+        Trainer(TrainOptions(epochs=50, max_seconds=1e-9, progress=False)).fit(
+            module, losses, lambda: 0.0
+        )
+    stops = [line for line in log_lines(caplog) if " stopped after " in line]
+    assert stops[0].startswith(
+        "training stopped after epoch 2: reached the epoch limit (epochs=2); "
+        "kept the last epoch's weights;"
+    )
+    assert stops[1].startswith(
+        "training stopped after epoch 1: the time budget of 1e-09 s is spent (max_seconds)"
+    )

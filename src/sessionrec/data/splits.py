@@ -6,6 +6,7 @@ which is how RecBole and session-rec break such ties.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,3 +100,23 @@ def temporal_session_split(
     cutoff = frame[TIMESTAMP].max() - test_seconds
     is_test = (session_end >= cutoff).to_numpy()
     return ordered.replace(frame[~is_test]), ordered.replace(frame[is_test])
+
+
+def next_item_prefixes(
+    sequences: Sequence[np.ndarray], types: Sequence[np.ndarray]
+) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """Every next event of every sequence as a case: the events before it (`sequences`'
+    prefixes), their parallel `types`, and the event (int64 targets).
+
+    The next-item protocol's test cases, and the validation cases of a model trained for
+    it, so the two cannot disagree on what a case is.
+    """
+    prefixes: list[np.ndarray] = []
+    prefix_types: list[np.ndarray] = []
+    targets: list[int] = []
+    for items, codes in zip(sequences, types, strict=True):
+        for i in range(1, len(items)):
+            prefixes.append(items[:i])
+            prefix_types.append(codes[:i])
+            targets.append(items[i])
+    return prefixes, prefix_types, np.asarray(targets, dtype=np.int64)

@@ -6,8 +6,27 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from sessionrec.errors import ConfigError
+
 UNKNOWN_INDEX = -1
 """The index every id outside the vocabulary maps to; models treat it as 'no item'."""
+
+MAX_ITEM_ID_CHARS = 256
+"""Longest item id anything accepts: a query, a session event, a store key, an added item.
+Ids come from HTTP clients; one bound for the whole package keeps one client from filling
+the store with megabyte keys, and means an id one layer accepts no other layer refuses."""
+
+
+def check_item_id(value: object, what: str = "item_id") -> str:
+    """`value` if it can be an item id (a string with a non-space character, at most
+    `MAX_ITEM_ID_CHARS` long), else a ConfigError that starts with `what`."""
+    if not isinstance(value, str) or not value.strip():
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:80] + "..."  # the value may be huge
+        raise ConfigError(f"{what} must be a non-empty string, got {shown}")
+    if len(value) > MAX_ITEM_ID_CHARS:
+        raise ConfigError(f"{what} is longer than {MAX_ITEM_ID_CHARS} characters")
+    return value
 
 
 class Vocabulary:

@@ -1,6 +1,7 @@
 """The interactive engine: turns a trained artifact and a live session into a slate."""
 
 from sessionrec.engine.catalogue import ItemInfo
+from sessionrec.engine.engine import Engine
 from sessionrec.engine.query import (
     MAX_EXPLORE,
     MAX_K,
@@ -13,18 +14,17 @@ from sessionrec.engine.query import (
     Slate,
     SlateItem,
 )
-from sessionrec.engine.recommender import Recommender
 
 __all__ = [
     "MAX_EXPLORE",
     "MAX_K",
     "MAX_QUERY_CHARS",
+    "Engine",
     "Filters",
     "Interest",
     "ItemInfo",
     "Query",
     "Reason",
-    "Recommender",
     "SessionEvent",
     "Slate",
     "SlateItem",

@@ -16,7 +16,7 @@ import numpy as np
 
 from sessionrec.data.schema import EventType
 from sessionrec.engine.catalogue import ItemTable
-from sessionrec.engine.feedback import SessionState
+from sessionrec.engine.feedback import ResolvedSession
 from sessionrec.engine.query import Interest, Reason
 
 WEAK_ANCHOR = 0.5
@@ -46,7 +46,7 @@ class SlateContext:
 
     table: ItemTable
     similarity: np.ndarray
-    state: SessionState
+    session: ResolvedSession
     interests: Sequence[Interest]
     request: str | None
     request_cosines: np.ndarray | None
@@ -64,16 +64,16 @@ def anchor_reasons(
 ) -> list[list[Reason]]:
     """Per slate row: the one or two session items closest to it (`explained`: the row
     already has another reason, so a weak likeness is left out)."""
-    state = context.state
+    session = context.session
     out: list[list[Reason]] = [[] for _ in rows]
-    if not len(state.seen) or not len(rows):
+    if not len(session.seen) or not len(rows):
         return out
     similarity = context.similarity
-    cosines = similarity.take(rows, axis=0) @ similarity.take(state.seen, axis=0).T  # (k, m)
+    cosines = similarity.take(rows, axis=0) @ similarity.take(session.seen, axis=0).T  # (k, m)
     order = np.argsort(-cosines, axis=1, kind="stable")[:, :2].tolist()
     # Python lists from here on: ten rows of two anchors each, where numpy scalars would
     # cost more than the work. An anchor named by several rows is worded once.
-    seen = state.seen.tolist()
+    seen = session.seen.tolist()
     worded: dict[int, tuple[str, str, tuple[str, ...]]] = {}
     for r, (row_cosines, columns) in enumerate(zip(cosines.tolist(), order, strict=True)):
         for rank, col in enumerate(columns):
@@ -94,7 +94,7 @@ def anchor_reasons(
 
 def _anchor_wording(context: SlateContext, anchor: int) -> tuple[str, str, tuple[str, ...]]:
     """The kind, sentence and item ids of a reason naming session item `anchor`."""
-    kind_of = context.state.liked_types.get(anchor, EventType.VIEW)
+    kind_of = context.session.liked_types.get(anchor, EventType.VIEW)
     verb = _VERBS.get(kind_of, "looked at")
     kind = "liked" if kind_of in (EventType.LIKE, EventType.PURCHASE) else "similar_to"
     name = context.table.display_name(anchor)

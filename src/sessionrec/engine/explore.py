@@ -15,6 +15,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from sessionrec.data.vocab import Vocabulary
+from sessionrec.engine.ranking import Picks, Ranking
+from sessionrec.index.exact import top_k
+
 CANDIDATE_FACTOR = 5
 """Exploration draws from the best CANDIDATE_FACTOR · k items not already on the slate."""
 
@@ -42,3 +46,25 @@ def thompson_pick(
     draws = rng.beta(1.0 + positives, 1.0 + negatives)
     order = np.argsort(-draws, kind="stable")[:n]
     return [int(i) for i in order]
+
+
+def exploration_picks(
+    ranking: Ranking,
+    vocab: Vocabulary,
+    chosen: Sequence[int],
+    k: int,
+    slots: int,
+    stats: Mapping[str, tuple[int, int]] | None,
+    rng: np.random.Generator | None,
+) -> Picks:
+    """The exploration slots of a slate of k: Thompson draws among the best candidates
+    not `chosen` already, each scored by its best interest's final score."""
+    best = ranking.scores.max(axis=1)
+    mask = np.ones(len(best), dtype=bool)
+    mask[np.searchsorted(ranking.pool, np.asarray(chosen, dtype=np.int64))] = False
+    candidates = ranking.pool[top_k(best, CANDIDATE_FACTOR * k, mask)]
+    ids = vocab.decode(candidates)
+    drawn = thompson_pick(ids, stats, slots, rng if rng is not None else np.random.default_rng())
+    rows = [int(candidates[p]) for p in drawn]
+    position = np.searchsorted(ranking.pool, np.asarray(rows, dtype=np.int64))
+    return Picks(rows, [None] * len(rows), [float(best[p]) for p in position], [True] * len(rows))

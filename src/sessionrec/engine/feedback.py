@@ -9,8 +9,10 @@ What each event type means here:
   since said no), never appears again in the session, and its look-alikes are pushed down;
 - skip (shown, passed over): the item decays, as do items the caller reports as shown.
 
-Scores here are log-preferences in units of the model score's spread (see
-`recommender.py`), so adding `log(f)` multiplies an item's preference by `f`.
+A type the model never saw in training reads as the commonest type it did see
+(`training_type_codes`). Scores here are log-preferences in units of the model score's
+spread (see `ranking.standardise`), so adding `log(f)` multiplies an item's preference by
+`f`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +60,7 @@ disliked, and the item may still be the best there is."""
 
 
 @dataclass(frozen=True)
-class SessionState:
+class ResolvedSession:
     """A session's events resolved to vocabulary indices and sorted by meaning."""
 
     sequence: np.ndarray
@@ -82,6 +85,33 @@ class SessionState:
         return len(self.sequence) == 0
 
 
+def manifest_training_types(manifest: Mapping[str, Any]) -> dict[str, int] | None:
+    """The event-type counts `sessionrec train` records (None for older artifacts)."""
+    types = manifest.get("event_types")
+    if not isinstance(types, dict):
+        return None
+    return {str(k): int(v) for k, v in types.items()}
+
+
+def training_type_codes(training_types: Mapping[str, int] | None) -> np.ndarray:
+    """Event-type code → the code the model reads.
+
+    A type the model never saw in training has an untrained embedding; such events are
+    read as the most common training type instead (MovieLens has only ratings, so a
+    click on the demo page reads as a rating). Without counts every type reads as itself.
+    """
+    codes = np.arange(len(EventType), dtype=np.int64)
+    valid = {t.value for t in EventType}
+    seen = {EventType(t): n for t, n in (training_types or {}).items() if t in valid}
+    if not seen:
+        return codes
+    commonest = max(seen, key=lambda t: seen[t]).code
+    for event_type in EventType:
+        if event_type not in seen:
+            codes[event_type.code] = commonest
+    return codes
+
+
 _STRENGTH = {
     EventType.PURCHASE: 5,
     EventType.LIKE: 4,
@@ -96,7 +126,7 @@ _CODES = {t: t.code for t in EventType}
 _DISLIKE, _SKIP = EventType.DISLIKE, EventType.SKIP
 
 
-def read_session(events: Sequence[SessionEvent], vocab: Vocabulary) -> SessionState:
+def read_session(events: Sequence[SessionEvent], vocab: Vocabulary) -> ResolvedSession:
     """Resolve ids, split context from negative feedback, count skips.
 
     Plain Python over lists (ids resolved in one dictionary pass, types compared by
@@ -128,7 +158,7 @@ def read_session(events: Sequence[SessionEvent], vocab: Vocabulary) -> SessionSt
         if best is None or (best is not kind and _STRENGTH.get(kind, 0) > _STRENGTH.get(best, 0)):
             strongest[i] = kind
     liked = [i for i, t in strongest.items() if t in LIKED_TYPES]
-    return SessionState(
+    return ResolvedSession(
         sequence=np.asarray(sequence, dtype=np.int64),
         types=np.asarray(types, dtype=np.int64),
         seen=np.asarray(sorted(strongest), dtype=np.int64),

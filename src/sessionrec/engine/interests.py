@@ -12,18 +12,32 @@ or even diagonal covariance would have more parameters than data, and BIC would 
 split; with a variance per component, one odd item alone in a component would have a
 near-zero variance and so a likelihood high enough to split off every outlier.
 EM is a few dozen tiny numpy operations, well under a millisecond for a session of 50.
+
+`session_interests` applies the mixture to one session (step 2 of `Engine.recommend`),
+remembering the fit per set of items (`MixtureCache`): successive requests of one session
+mostly reuse it.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
+from sessionrec.engine.catalogue import CatalogueSnapshot, unit_rows
+from sessionrec.engine.explain import interest_label
+from sessionrec.engine.feedback import ResolvedSession
+from sessionrec.engine.query import Interest
+
 MAX_INTERESTS = 3
 """At most this many interests: more splits a slate of 10 into slivers nobody notices."""
+
+MIXTURE_CACHE = 4096
+"""Sessions whose interest split is remembered: successive requests of one session reuse it."""
 
 MIN_POINTS_TO_SPLIT = 4
 """Below this many distinct items a session is one interest: BIC cannot tell two apart."""
@@ -295,3 +309,109 @@ def interleave(counts: np.ndarray) -> list[int]:
         taken[best] += 1
         order.append(best)
     return order
+
+
+# -- a session's interests ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionInterests:
+    """A session split into interests: what the slate reports, and which of the session's
+    items and events belong to each."""
+
+    reported: tuple[Interest, ...]
+    """Weight, items and label of each interest, heaviest first (what `Slate` carries)."""
+    members: tuple[np.ndarray, ...]
+    """Vocabulary rows of each interest's session items."""
+    of_event: np.ndarray
+    """Per context event of the session, the interest it belongs to (-1: none)."""
+
+    @property
+    def split(self) -> bool:
+        """Whether the session has several interests, each with its own query."""
+        return len(self.members) > 1
+
+
+NO_INTERESTS = SessionInterests((), (), np.zeros(0, dtype=np.int64))
+"""An empty session's, and the one query of `Engine.scores`."""
+
+
+class MixtureCache:
+    """Fitted mixtures (weights, labels) by the session's distinct items, least recently
+    used dropped first; safe to share between threads."""
+
+    def __init__(self, size: int = MIXTURE_CACHE) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray] | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[int, ...], value: tuple[np.ndarray, np.ndarray]) -> None:
+        with self._lock:
+            self._entries[key] = value
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every mixture (an edited item's vector may have moved)."""
+        with self._lock:
+            self._entries.clear()
+
+
+def session_interests(
+    snapshot: CatalogueSnapshot,
+    session: ResolvedSession,
+    max_length: int,
+    max_interests: int,
+    cache: MixtureCache,
+) -> SessionInterests:
+    """The session's interests: a mixture over the unit item vectors of its distinct items
+    (the last `max_length`, what the model reads), at most `max_interests`."""
+    if session.is_empty:
+        return NO_INTERESTS
+    # Distinct items, most recent occurrence last. Kept as Python lists: the bookkeeping
+    # below is per item of one session, too small for numpy calls to pay off.
+    sequence = session.sequence.tolist()
+    distinct = list(dict.fromkeys(reversed(sequence)))[::-1][-max_length:]
+    key = tuple(distinct)
+    fitted = cache.get(key)
+    if fitted is None:
+        vectors = unit_rows(snapshot.arrays.item_vectors.take(distinct, axis=0))
+        mixture = choose_mixture(vectors, max_interests, snapshot.vector_spread)
+        fitted = (mixture.weights, mixture.labels)
+        cache.put(key, fitted)
+    weights, labels = fitted
+    order = np.argsort(-weights, kind="stable").tolist()
+    rank_of = [0] * len(order)
+    for rank, component in enumerate(order):
+        rank_of[component] = rank
+    label_of = labels.tolist()
+    # Each event's interest, through its item's (items are distinct, so one each).
+    interest_of_item = {
+        item: rank_of[label] for item, label in zip(distinct, label_of, strict=True)
+    }
+    of_event = np.asarray([interest_of_item.get(i, -1) for i in sequence], dtype=np.int64)
+    reported: list[Interest] = []
+    members: list[np.ndarray] = []
+    taken: set[str] = set()
+    vocab = snapshot.arrays.vocab
+    for component in order:
+        in_component = [i for i, c in zip(distinct, label_of, strict=True) if c == component]
+        rows = np.asarray(in_component, dtype=np.int64)
+        members.append(rows)
+        label = interest_label(snapshot.table, rows, taken)
+        taken.add(label)
+        reported.append(
+            Interest(
+                weight=round(float(weights[component]), 6),
+                item_ids=tuple(vocab.decode_list(in_component)),
+                label=label,
+            )
+        )
+    return SessionInterests(tuple(reported), tuple(members), of_event)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sessionrec.data.schema import EventType
+from sessionrec.data.vocab import check_item_id
 from sessionrec.errors import ConfigError
 
 MAX_K = 100
@@ -25,11 +26,6 @@ MAX_EXPLORE = 0.3
 """Largest share of a slate that may be spent on exploration instead of relevance."""
 
 
-def _check_item_id(item_id: object, what: str) -> None:
-    if not isinstance(item_id, str) or not item_id:
-        raise ConfigError(f"{what} must be a non-empty string, got {item_id!r}")
-
-
 @dataclass(frozen=True)
 class SessionEvent:
     """One thing the person did with one item; strings are accepted as event types."""
@@ -39,7 +35,7 @@ class SessionEvent:
     timestamp: float | None = None
 
     def __post_init__(self) -> None:
-        _check_item_id(self.item_id, "event item_id")
+        check_item_id(self.item_id, "event item_id")
         if not isinstance(self.type, EventType):
             try:
                 parsed = EventType.parse(str(self.type))
@@ -71,7 +67,7 @@ class Filters:
                     f"got {key!r}: {value!r}"
                 )
         for item_id in self.exclude_items:
-            _check_item_id(item_id, "excluded item id")
+            check_item_id(item_id, "excluded item id")
 
     @property
     def empty(self) -> bool:
@@ -114,7 +110,7 @@ class Query:
         if not math.isfinite(explore) or not 0.0 <= explore <= MAX_EXPLORE:
             raise ConfigError(f"explore must be between 0 and {MAX_EXPLORE}, got {explore!r}")
         for item_id, count in self.impressions.items():
-            _check_item_id(item_id, "impression item id")
+            check_item_id(item_id, "impression item id")
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 raise ConfigError(
                     f"impression count for {item_id!r} must be a non-negative integer, "

@@ -1,1 +1,1 @@
-"""Offline evaluation: metrics, the peers' protocols, reports."""
+"""Offline evaluation: the peers' protocols, runs and reports (metrics: `sessionrec.metrics`)."""

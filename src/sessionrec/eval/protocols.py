@@ -28,7 +28,7 @@ from sessionrec.data.schema import (
     event_type_codes,
 )
 from sessionrec.data.sessions import DEFAULT_GAP_SECONDS, sessionize
-from sessionrec.data.splits import leave_one_out, sort_sequences
+from sessionrec.data.splits import leave_one_out, next_item_prefixes, sort_sequences
 from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
 from sessionrec.errors import ConfigError, DataError
 from sessionrec.models.base import SessionBatch
@@ -148,13 +148,7 @@ def prepare_next_item(
     sizes = frame.groupby(SESSION_ID, sort=False)[SESSION_ID].transform("size")
     kept = test.replace(frame[(sizes >= 2).to_numpy()])
     sessions, types = _session_arrays(kept, vocab, SESSION_ID)
-    prefixes, prefix_types, targets = [], [], []
-    for items, codes in zip(sessions, types, strict=True):
-        for i in range(1, len(items)):
-            prefixes.append(items[:i])
-            prefix_types.append(codes[:i])
-            targets.append(items[i])
-    cases = EvalCases(vocab, prefixes, prefix_types, np.asarray(targets, dtype=np.int64))
+    cases = EvalCases(vocab, *next_item_prefixes(sessions, types))
     all_events = pd.concat([train.frame, kept.frame])
     stats = {
         "users": int(all_events["user_id"].nunique()),

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sessionrec.data.schema import ITEM_ID
-from sessionrec.eval.metrics import MetricAccumulator, TiePolicy
 from sessionrec.eval.protocols import EvalCases, PreparedEvaluation
+from sessionrec.metrics import MetricAccumulator, TiePolicy
 from sessionrec.models.base import Recommender
 
 DEFAULT_KS = (10, 20)

@@ -1,5 +1,6 @@
-"""Retrieval over item vectors: exact top-k now, room for an approximate index later."""
+"""Retrieval over item vectors: the `ItemIndex` protocol and its exact implementation."""
 
-from sessionrec.index.exact import ExactIndex, top_k
+from sessionrec.index.base import ItemIndex
+from sessionrec.index.exact import ExactIndex, top_k, top_k_columns
 
-__all__ = ["ExactIndex", "top_k"]
+__all__ = ["ExactIndex", "ItemIndex", "top_k", "top_k_columns"]

@@ -1,12 +1,16 @@
-"""Exact top-k over a score vector: the engine's only retrieval primitive for now.
+"""Exact search: every row scored, the best k kept, ties to the lower row.
 
-A full pass over the catalogue costs one matrix-vector product and one `argpartition`, which
-is a few milliseconds at 100,000 items, so approximate search (FAISS, HNSW) is only worth
-its recall loss far beyond that. Keeping the primitive this small lets an approximate
-index replace `ExactIndex` later without the engine noticing.
+`ExactIndex` is the `ItemIndex` the engine searches item vectors through (catalogue search
+by text, look-alikes, the items that match a request alone). A full pass costs one
+matrix-vector product and one `argpartition`, a few milliseconds at 100,000 items, so an
+approximate index (FAISS, HNSW) is only worth its recall loss far beyond that; it would
+implement the same protocol (`index.base`). `top_k` and `top_k_columns` are the primitive
+underneath, and what the engine ranks the model's own scores with.
 """
 
 from __future__ import annotations
+
+from typing import Self
 
 import numpy as np
 
@@ -78,14 +82,26 @@ def top_k_columns(scores: np.ndarray, k: int) -> list[np.ndarray]:
 
 
 class ExactIndex:
-    """Item vectors searched by dot product; immutable, so readers never see a half update."""
+    """An `ItemIndex` that scores every row: `search` returns exactly what `top_k` returns
+    for the dot products, so slates are the same as without an index. Immutable, so
+    readers never see a half update."""
 
     def __init__(self, vectors: np.ndarray) -> None:
         array = np.ascontiguousarray(vectors, dtype=np.float32)
         if array.ndim != 2:
             raise ConfigError(f"index vectors must be a matrix, got shape {array.shape}")
-        array.setflags(write=False)
+        if array.flags.writeable:
+            # A writeable input is copied, not frozen in place: the caller's array stays
+            # theirs to change, and the index never changes with it. Read-only input (the
+            # engine's item arrays) is shared.
+            array = array.copy() if array is vectors else array
+            array.setflags(write=False)
         self.vectors = array
+
+    @classmethod
+    def build(cls, vectors: np.ndarray) -> Self:
+        """An index over the rows of an (n, dimension) matrix."""
+        return cls(vectors)
 
     def __len__(self) -> int:
         return int(self.vectors.shape[0])
@@ -94,26 +110,27 @@ class ExactIndex:
     def dimension(self) -> int:
         return int(self.vectors.shape[1])
 
-    def scores(self, queries: np.ndarray) -> np.ndarray:
-        """(n_items, m) dot products for m queries given as an (m, dimension) matrix."""
-        q = np.asarray(queries, dtype=np.float32)
-        if q.ndim != 2 or q.shape[1] != self.dimension:
-            raise ConfigError(f"queries must have shape (m, {self.dimension}), got {q.shape}")
-        return self.vectors @ q.T
-
     def search(
         self, query: np.ndarray, k: int, mask: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The k best items for one query: (indices, scores), best first."""
-        scores = self.scores(np.asarray(query, dtype=np.float32).reshape(1, -1))[:, 0]
+        """The k best rows for one (dimension,) query and their dot products, best first;
+        rows where `mask` is false never come back; equal scores go to the lower row."""
+        vector = np.asarray(query, dtype=np.float32)
+        if vector.shape != (self.dimension,):
+            raise ConfigError(f"a query must have shape ({self.dimension},), got {vector.shape}")
+        # A matrix-vector product, as the engine computed these scores before it had an
+        # index: the same numbers to the last bit, hence the same ties.
+        scores = self.vectors @ vector
         picked = top_k(scores, k, mask)
         return picked, scores[picked]
 
-    def with_rows(self, vectors: np.ndarray, rows: np.ndarray | None = None) -> ExactIndex:
+    def with_rows(self, vectors: np.ndarray, rows: np.ndarray | None = None) -> Self:
         """A new index with `rows` replaced by `vectors`, or `vectors` appended when None."""
         new = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dimension)
         if rows is None:
-            return ExactIndex(np.concatenate([self.vectors, new]))
-        updated = self.vectors.copy()
-        updated[np.asarray(rows, dtype=np.int64)] = new
-        return ExactIndex(updated)
+            updated = np.concatenate([self.vectors, new])
+        else:
+            updated = self.vectors.copy()
+            updated[np.asarray(rows, dtype=np.int64)] = new
+        updated.setflags(write=False)  # already a copy: no need for the constructor's
+        return type(self)(updated)

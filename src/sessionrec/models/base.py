@@ -1,7 +1,8 @@
 """The one model protocol: fit on interactions, score sessions, save and load.
 
-Evaluation, the engine and the service call nothing else, so a new model is one file that
-subclasses `Recommender` and registers itself in `models.registry`.
+Evaluation calls nothing else; the interactive engine also reads a model's embedding space
+(`models.embedding`). A new model is one file that subclasses `Recommender`, plus its
+entry in the hand-written list of `models.registry`.
 """
 
 from __future__ import annotations
@@ -109,22 +110,24 @@ class Recommender(ABC):
         """Scores of shape (len(sessions), n_items), float."""
 
     @abstractmethod
-    def _state(self) -> dict[str, np.ndarray]:
-        """Arrays that, with config and vocabulary, restore the fitted model."""
+    def _to_arrays(self) -> dict[str, np.ndarray]:
+        """The fitted model's weights as named arrays: what `save` writes, and with config
+        and vocabulary all `_from_arrays` needs."""
 
     @abstractmethod
-    def _restore(self, state: dict[str, np.ndarray]) -> None:
-        """Inverse of `_state`."""
+    def _from_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Set the fitted model's weights from what `_to_arrays` gave (after `load` has set
+        config and vocabulary)."""
 
     def save(self, path: str | Path) -> None:
-        """Write config, vocabulary and state arrays (safetensors, no pickle) into a folder."""
+        """Write config, vocabulary and weight arrays (safetensors, no pickle) into a folder."""
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         meta = {"model": self.name, "config": self.config.to_dict()}
         (folder / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
         (folder / VOCAB_FILE).write_text(json.dumps(self.vocab.to_list()))
-        state = {k: np.ascontiguousarray(v) for k, v in self._state().items()}
-        save_file(state, str(folder / STATE_FILE))
+        arrays = {k: np.ascontiguousarray(v) for k, v in self._to_arrays().items()}
+        save_file(arrays, str(folder / STATE_FILE))
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
@@ -133,14 +136,14 @@ class Recommender(ABC):
         try:
             meta = json.loads((folder / CONFIG_FILE).read_text())
             ids = json.loads((folder / VOCAB_FILE).read_text())
-            state = load_file(str(folder / STATE_FILE))
+            arrays = load_file(str(folder / STATE_FILE))
         except (OSError, ValueError, KeyError, SafetensorError) as exc:
             raise DataError(f"cannot load model: {exc}", path=folder) from exc
         if meta.get("model") != cls.name:
             raise DataError(f"saved model is {meta.get('model')!r}, not {cls.name!r}", path=folder)
         model = cls(cls.config_class.from_dict(meta["config"]))
         model.vocab = Vocabulary(ids)
-        model._restore(state)
+        model._from_arrays(arrays)
         return model
 
 

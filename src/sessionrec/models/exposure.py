@@ -2,11 +2,10 @@
 
 The text head scores an item the model never trained on with the probability its text
 alone suggests. That probability is honest but humble: a new item has no history, so it
-rarely outscores well-known items, and left alone it would hardly ever be shown (on
-ml-100k with a tenth of the items held out, new items reached a top 20 about a sixteenth as
-often as known ones, over three seeds). A catalogue that adds items wants them seen, so
-the model adds a boost to their log-probabilities: the smallest one under which new items
-reach the top `HIT_K` at least `exposure` times as often as known items do.
+rarely outscores well-known items, and left alone it would hardly ever be shown. A
+catalogue that adds items wants them seen, so the model adds a boost to their
+log-probabilities: the smallest one under which new items reach the top `HIT_K` at least
+`exposure` times as often as known items do.
 
 The boost is chosen without any real new item: before training, a seeded share of the
 trained items with text ("probes") is kept out of the text head's loss, so to the text head

@@ -14,14 +14,21 @@ from typing import Self
 
 import numpy as np
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 from torch import nn
 
 from sessionrec.data.schema import Catalogue, Interactions
 from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
 from sessionrec.errors import ConfigError
 from sessionrec.models.base import Recommender, SessionBatch
-from sessionrec.models.neural import NeuralConfig, load_module_arrays, module_arrays
+from sessionrec.models.neural import (
+    BernoulliDropout,
+    NeuralConfig,
+    inference,
+    load_module_arrays,
+    module_arrays,
+    reset_parameters,
+)
 from sessionrec.models.sequences import (
     left_pad,
     split_sequences,
@@ -54,13 +61,19 @@ class GRU4RecConfig(NeuralConfig):
 class GRUNet(nn.Module):
     """Embedding → GRU cell → dropout → scores against the same embedding."""
 
-    def __init__(self, n_items: int, size: int, dropout: float) -> None:
+    def __init__(
+        self, n_items: int, size: int, dropout: float, generator: torch.Generator | None = None
+    ) -> None:
         super().__init__()
+        self.generator = generator
         self.items = nn.Embedding(n_items, size)
-        nn.init.normal_(self.items.weight, std=0.02)
+        reset_parameters(self.items, generator)
+        nn.init.normal_(self.items.weight, std=0.02, generator=generator)
         self.cell = nn.GRUCell(size, size)
-        self.drop = nn.Dropout(dropout)
+        reset_parameters(self.cell, generator)
+        self.drop = BernoulliDropout(dropout, generator)
         self.out = nn.Linear(size, size)
+        reset_parameters(self.out, generator)
 
     def step(self, items: torch.Tensor, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One event per lane: items (B,), hidden (B, C) → (logits (B, n_items), new hidden)."""
@@ -69,7 +82,7 @@ class GRUNet(nn.Module):
 
     def encode(self, items: torch.Tensor) -> torch.Tensor:
         """Left-padded sessions (B, T), pad -1 → the hidden state after the last event."""
-        B, T = items.shape  # batch, time  # noqa: N806
+        B, T = items.shape  # batch, time
         hidden = torch.zeros(B, self.cell.hidden_size)
         for t in range(T):
             present = items[:, t] >= 0
@@ -97,13 +110,13 @@ class GRU4Rec(Recommender):
         valid: Interactions | None = None,
     ) -> Self:
         cfg = self.config
-        torch.manual_seed(cfg.seed)
         self.vocab = Vocabulary(train.item_ids())
         fit_data, valid_batch, valid_targets = validation_split(
             train, valid, self.vocab, cfg.validation_share
         )
         sequences = [s for s in split_sequences(fit_data, self.vocab)[0] if len(s) >= 2]
-        net = GRUNet(len(self.vocab), cfg.embedding_size, cfg.dropout)
+        generator = torch.Generator().manual_seed(cfg.seed)  # every draw of the network
+        net = GRUNet(len(self.vocab), cfg.embedding_size, cfg.dropout, generator)
         self.net = net
 
         def losses(rng: np.random.Generator) -> Iterator[torch.Tensor]:
@@ -112,7 +125,9 @@ class GRU4Rec(Recommender):
         def validate() -> float:
             return validation_score(self, valid_batch, valid_targets)
 
-        self.training_result = Trainer(cfg.train_options()).fit(net, losses, validate, "gru4rec")
+        self.training_result = Trainer(cfg.train_options()).fit(
+            net, losses, validate, "gru4rec", generator
+        )
         return self
 
     def score(self, sessions: SessionBatch) -> np.ndarray:
@@ -120,22 +135,23 @@ class GRU4Rec(Recommender):
             raise ConfigError("gru4rec is not fitted")
         known = [sessions.known(i) for i in range(len(sessions))]
         items = torch.from_numpy(left_pad(known, self.config.max_length, UNKNOWN_INDEX))
-        self.net.eval()
-        with torch.no_grad():
+        with inference(self.net):
             hidden = self.net.encode(items)
             scores = self.net.out(hidden) @ self.net.items.weight.T
         out = scores.numpy().astype(np.float64)
         out[[len(k) == 0 for k in known]] = 0.0
         return out
 
-    def _state(self) -> dict[str, np.ndarray]:
+    def _to_arrays(self) -> dict[str, np.ndarray]:
         if self.net is None:
             raise ConfigError("gru4rec is not fitted")
         return module_arrays(self.net)
 
-    def _restore(self, state: dict[str, np.ndarray]) -> None:
-        self.net = GRUNet(len(self.vocab), self.config.embedding_size, self.config.dropout)
-        load_module_arrays(self.net, state)
+    def _from_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        cfg = self.config
+        generator = torch.Generator().manual_seed(cfg.seed)
+        self.net = GRUNet(len(self.vocab), cfg.embedding_size, cfg.dropout, generator)
+        load_module_arrays(self.net, arrays)
 
 
 def session_parallel_losses(

@@ -8,7 +8,8 @@ best on the validation cases, with kNN fitted without those cases so it cannot r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Self
 
@@ -17,11 +18,15 @@ import numpy as np
 from sessionrec.data.schema import Catalogue, Interactions
 from sessionrec.errors import ConfigError, DataError
 from sessionrec.models.base import ModelConfig, Recommender, SessionBatch
+from sessionrec.models.embedding import ItemArrays, frozen
 from sessionrec.models.knn import VectorSessionKNN, VSKNNConfig
 from sessionrec.models.sequences import validation_score, validation_split
 from sessionrec.models.transformer import SessionTransformer, TransformerConfig
 
 DEFAULT_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+PROBABILITY_FLOOR = 1e-12
+"""Added to the blended probability before its log, so items nobody votes for and the
+transformer finds unlikely still rank (by the transformer) instead of tying at -inf."""
 
 
 @dataclass(frozen=True)
@@ -112,34 +117,132 @@ class Hybrid(Recommender):
         self.knn = VectorSessionKNN(self.config.knn).fit(train)
         return self
 
-    def score(self, sessions: SessionBatch) -> np.ndarray:
-        blended = np.zeros((len(sessions), self.n_items))
-        if self.weight > 0:
-            blended += self.weight * as_distribution(self.transformer.score(sessions), "logits")
-        if self.weight < 1:
-            blended += (1 - self.weight) * self._knn_on_own_vocab(sessions)
-        return blended
+    # -- scoring: one path for evaluation and the engine ----------------------------------
 
-    def _knn_on_own_vocab(self, sessions: SessionBatch) -> np.ndarray:
-        """kNN distributions, re-indexed from kNN's vocabulary to the transformer's."""
-        to_knn = self.knn.vocab.lookup(self.vocab.ids)  # own index -> kNN index or -1
+    def score(self, sessions: SessionBatch) -> np.ndarray:
+        """(B, n) the log of the blend (see `_blend`); the transformer's own scores at
+        weight 1."""
+        transformer = self.transformer.score(sessions) if self.weight > 0 else None
+        knn = None
+        if self.weight < 1:
+            to_knn = self.knn.vocab.lookup(self.vocab.ids)  # own index -> kNN index or -1
+            knn = self._knn_probabilities(to_knn, sessions.items)
+        return self._blend(transformer, knn)
+
+    def item_scores(
+        self,
+        arrays: ItemArrays,
+        queries: np.ndarray,
+        sequences: Sequence[np.ndarray],
+        histories: Sequence[np.ndarray],
+    ) -> np.ndarray:
+        """(n, R): `score` of sessions whose transformer vectors are `queries` and whose
+        events (what the kNN half reads) are `sequences`."""
+        transformer = None
+        if self.weight > 0:
+            transformer = self.transformer.item_scores(arrays, queries, sequences, histories).T
+        knn = None
+        if self.weight < 1:
+            assert arrays.knn_index is not None, "arrays made by another model"
+            knn = self._knn_probabilities(arrays.knn_index, sequences)
+        return self._blend(transformer, knn).T
+
+    def _blend(self, transformer: np.ndarray | None, knn: np.ndarray | None) -> np.ndarray:
+        """log(weight · softmax(transformer) + (1 - weight) · kNN votes + floor), (B, n).
+
+        The log keeps the blend's ranking and puts it on the scale of the transformer's
+        logits, which the engine standardises; `PROBABILITY_FLOOR` keeps items nobody votes
+        for and the transformer finds unlikely ranked (by the transformer) rather than tied
+        at -inf. Without a kNN part (weight 1) the transformer's scores are returned as
+        they are: the softmax would not change their order.
+        """
+        if knn is None:
+            assert transformer is not None
+            return transformer
+        blended = (1 - self.weight) * knn
+        if transformer is not None:
+            blended += self.weight * as_distribution(transformer, "logits")
+        return np.log(blended + PROBABILITY_FLOOR)
+
+    def _knn_probabilities(self, to_knn: np.ndarray, sequences: Sequence[np.ndarray]) -> np.ndarray:
+        """(B, n) kNN vote distributions of `sequences` (rows of the hybrid's vocabulary),
+        re-indexed from kNN's vocabulary through `to_knn` (-1: an item kNN does not know)."""
         translated = SessionBatch(
-            [np.where(s >= 0, to_knn[np.maximum(s, 0)], -1) for s in sessions.items],
-            sessions.event_types,
+            [np.where(s >= 0, to_knn[np.maximum(s, 0)], -1) for s in sequences]
         )
-        probabilities = as_distribution(self.knn.score(translated), "votes")
-        out = np.zeros((len(sessions), self.n_items))
+        votes = as_distribution(self.knn.score(translated), "votes")
+        out = np.zeros((len(sequences), len(to_knn)))
         known = to_knn >= 0
-        out[:, known] = probabilities[:, to_knn[known]]
+        out[:, known] = votes[:, to_knn[known]]
         return out
+
+    # -- the embedding space, for the interactive engine (`models.embedding`) -------------
+    # The transformer's space; the kNN half is blended into the scores.
+
+    @property
+    def max_length(self) -> int:
+        """Most recent events the transformer reads."""
+        return self.transformer.max_length
+
+    @property
+    def text_dimension(self) -> int:
+        """Size of the language-model vectors the transformer reads (0: none)."""
+        return self.transformer.text_dimension
+
+    @property
+    def text_encoder(self) -> str | None:
+        """The text encoder spec of the transformer's item vectors (None: the default)."""
+        return self.transformer.text_encoder
+
+    @property
+    def text_template(self) -> str:
+        """How catalogue fields became the text the encoder read."""
+        return self.transformer.text_template
+
+    @property
+    def reads_each_interest(self) -> bool:
+        """Whether the kNN half takes part, which reads each interest's own events."""
+        return self.weight < 1
+
+    def item_arrays(self) -> ItemArrays:
+        """The transformer's arrays, with each item's kNN index where kNN takes part."""
+        return self._with_knn_index(self.transformer.item_arrays(), None)
+
+    def session_states(
+        self, arrays: ItemArrays, sequence: np.ndarray, types: np.ndarray
+    ) -> np.ndarray:
+        """The transformer's reading of the session (`SessionTransformer.session_states`)."""
+        return self.transformer.session_states(arrays, sequence, types)
+
+    def text_to_item_space(self, vectors: np.ndarray) -> np.ndarray:
+        """Language-model vectors as the transformer's item vectors."""
+        return self.transformer.text_to_item_space(vectors)
+
+    def add_items(
+        self, arrays: ItemArrays, item_ids: list[str], text_vectors: np.ndarray
+    ) -> ItemArrays:
+        """Items added to the transformer; the kNN half does not know them (probability 0
+        there) until retrained."""
+        grown = self.transformer.add_items(arrays, item_ids, text_vectors)
+        self.vocab = self.transformer.vocab  # the hybrid scores over the transformer's
+        return self._with_knn_index(grown, arrays.knn_index)
+
+    def _with_knn_index(self, arrays: ItemArrays, known: np.ndarray | None) -> ItemArrays:
+        """`arrays` with `knn_index` where kNN takes part; `known` is that index for the
+        vocabulary's first rows (indices keep their meaning as the vocabulary grows)."""
+        if self.weight == 1:
+            return arrays
+        head = known if known is not None else np.zeros(0, dtype=np.int64)
+        tail = self.knn.vocab.lookup(arrays.vocab.ids[len(head) :])
+        return replace(arrays, knn_index=frozen(np.concatenate([head, tail])))
 
     # -- persistence: each part in its own folder, the weight in the config ---------------
 
-    def _state(self) -> dict[str, np.ndarray]:
+    def _to_arrays(self) -> dict[str, np.ndarray]:
         return {"weight": np.array([self.weight])}
 
-    def _restore(self, state: dict[str, np.ndarray]) -> None:
-        self.weight = float(state["weight"][0])
+    def _from_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self.weight = float(arrays["weight"][0])
 
     def save(self, path: str | Path) -> None:
         folder = Path(path)

@@ -203,15 +203,15 @@ class SessionKNN(Recommender):
 
     # -- persistence ----------------------------------------------------------------------
 
-    def _state(self) -> dict[str, np.ndarray]:
+    def _to_arrays(self) -> dict[str, np.ndarray]:
         return {
             "indptr": self.session_items.indptr,
             "indices": self.session_items.indices,
             "recency_rank": self.recency_rank,
         }
 
-    def _restore(self, state: dict[str, np.ndarray]) -> None:
-        indptr, indices = state["indptr"], state["indices"]
+    def _from_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        indptr, indices = arrays["indptr"], arrays["indices"]
         matrix = sp.csr_matrix(
             (np.ones(len(indices)), indices, indptr), shape=(len(indptr) - 1, len(self.vocab))
         )
@@ -219,7 +219,7 @@ class SessionKNN(Recommender):
         self.item_sessions = matrix.T.tocsr()
         self.item_sessions.sort_indices()
         self.session_length = np.diff(indptr).astype(np.float64)
-        self.recency_rank = state["recency_rank"]
+        self.recency_rank = arrays["recency_rank"]
 
 
 class VectorSessionKNN(SessionKNN):

@@ -49,8 +49,8 @@ class Pop(Recommender):
     def score(self, sessions: SessionBatch) -> np.ndarray:
         return np.broadcast_to(self.counts, (len(sessions), self.n_items)).copy()
 
-    def _state(self) -> dict[str, np.ndarray]:
+    def _to_arrays(self) -> dict[str, np.ndarray]:
         return {"counts": self.counts}
 
-    def _restore(self, state: dict[str, np.ndarray]) -> None:
-        self.counts = state["counts"]
+    def _from_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self.counts = arrays["counts"]

@@ -120,10 +120,10 @@ class SequentialRules(Recommender):
             scores[has_last] = self.rules[last[has_last]].toarray()
         return scores
 
-    def _state(self) -> dict[str, np.ndarray]:
+    def _to_arrays(self) -> dict[str, np.ndarray]:
         coo = self.rules.tocoo()
         return {"row": coo.row, "col": coo.col, "weight": coo.data}
 
-    def _restore(self, state: dict[str, np.ndarray]) -> None:
+    def _from_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         n = len(self.vocab)
-        self.rules = sp.csr_matrix((state["weight"], (state["row"], state["col"])), shape=(n, n))
+        self.rules = sp.csr_matrix((arrays["weight"], (arrays["row"], arrays["col"])), shape=(n, n))

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from sessionrec.data.schema import SESSION_ID, TIMESTAMP, Interactions
-from sessionrec.data.splits import sort_sequences
+from sessionrec.data.splits import next_item_prefixes, sort_sequences
 from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
-from sessionrec.eval.metrics import MetricAccumulator
+from sessionrec.metrics import MetricAccumulator
 from sessionrec.models.base import Recommender, SessionBatch, encode_event_types, encode_sessions
 
 VALIDATION_METRIC = "NDCG@10"
@@ -112,14 +112,8 @@ def carve_recent_sessions(train: Interactions, share: float) -> tuple[Interactio
 
 def next_item_cases(valid: Interactions, vocab: Vocabulary) -> tuple[SessionBatch, np.ndarray]:
     """Every next event of held-out sessions as a case (the next-item protocol's shape)."""
-    seqs, types = split_sequences(valid, vocab)
-    prefixes, prefix_types, targets = [], [], []
-    for seq, codes in zip(seqs, types, strict=True):
-        for i in range(1, len(seq)):
-            prefixes.append(seq[:i])
-            prefix_types.append(codes[:i])
-            targets.append(seq[i])
-    return SessionBatch(prefixes, prefix_types), np.asarray(targets, dtype=np.int64)
+    prefixes, prefix_types, targets = next_item_prefixes(*split_sequences(valid, vocab))
+    return SessionBatch(prefixes, prefix_types), targets
 
 
 def validation_split(

@@ -17,7 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.staticfiles import StaticFiles
 
 from sessionrec import __version__
-from sessionrec.engine.recommender import Recommender
+from sessionrec.engine import Engine
 from sessionrec.errors import ConfigError
 from sessionrec.service.errors import install_error_handlers
 from sessionrec.service.limits import BodyLimitMiddleware
@@ -41,14 +41,14 @@ Every error is a JSON body `{"error": {"code", "message", "details"}}`.
 """
 
 
-def load_engine(settings: ServiceSettings) -> Recommender:
+def load_engine(settings: ServiceSettings) -> Engine:
     """The engine for `settings.artifact` (a clear error when none is configured)."""
     if settings.artifact is None:
         raise ConfigError("no artifact folder given: use --artifact DIR (or SESSIONREC_ARTIFACT)")
-    return Recommender.from_artifact(settings.artifact)
+    return Engine.from_artifact(settings.artifact)
 
 
-def _artifact_of(engine: Recommender) -> Path | None:
+def _artifact_of(engine: Engine) -> Path | None:
     """The folder an injected engine came from (None for one built in memory)."""
     try:
         return engine.artifact
@@ -58,7 +58,7 @@ def _artifact_of(engine: Recommender) -> Path | None:
 
 def create_app(
     settings: ServiceSettings,
-    engine: Recommender | None = None,
+    engine: Engine | None = None,
     store: SessionStore | None = None,
 ) -> FastAPI:
     """Build the service. Without `engine`/`store`, they are loaded/opened from `settings`

@@ -17,13 +17,14 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sessionrec.engine.recommender import Recommender
+from sessionrec.data.vocab import check_item_id
+from sessionrec.engine import Engine
 from sessionrec.errors import ConfigError
-from sessionrec.store.base import MAX_ITEM_ID_CHARS, SessionStore
+from sessionrec.store.base import SessionStore
 
 logger = logging.getLogger(__name__)
 
-EngineLoader = Callable[[Path], Recommender]
+EngineLoader = Callable[[Path], Engine]
 
 
 def item_payload(
@@ -43,7 +44,7 @@ def item_payload(
     }
 
 
-def apply_item(engine: Recommender, payload: Mapping[str, Any]) -> None:
+def apply_item(engine: Engine, payload: Mapping[str, Any]) -> None:
     """Make one stored item recommendable in `engine` (encodes its text)."""
     engine.upsert_item(
         str(payload["item_id"]),
@@ -78,11 +79,11 @@ def settle_memory() -> None:
 
 
 class EngineHolder:
-    """Owns the current `Recommender`; reloads it and applies item upserts safely."""
+    """Owns the current `Engine`; reloads it and applies item upserts safely."""
 
     def __init__(
         self,
-        engine: Recommender,
+        engine: Engine,
         store: SessionStore,
         artifact: Path | None,
         loader: EngineLoader | None = None,
@@ -90,7 +91,7 @@ class EngineHolder:
         self._engine = engine
         self._store = store
         self.artifact = artifact
-        self._loader: EngineLoader = loader or Recommender.from_artifact
+        self._loader: EngineLoader = loader or Engine.from_artifact
         self._lock = threading.Lock()
         self._applied: dict[str, dict[str, Any]] = {}
         self._stamp = _manifest_stamp(artifact)
@@ -100,7 +101,7 @@ class EngineHolder:
         settle_memory()
 
     @property
-    def engine(self) -> Recommender:
+    def engine(self) -> Engine:
         """The engine to use for one whole request (read it once, keep the reference)."""
         return self._engine
 
@@ -109,7 +110,7 @@ class EngineHolder:
         with self._lock:
             return self._replay_into(self._engine, self._store.items())
 
-    def _replay_into(self, engine: Recommender, items: list[dict[str, Any]]) -> int:
+    def _replay_into(self, engine: Engine, items: list[dict[str, Any]]) -> int:
         applied = 0
         for payload in items:
             item_id = str(payload.get("item_id"))
@@ -128,9 +129,7 @@ class EngineHolder:
         The engine goes first: a payload the engine refuses is never stored, so it cannot
         break the replay after a restart.
         """
-        item_id = payload.get("item_id")
-        if not isinstance(item_id, str) or not 0 < len(item_id) <= MAX_ITEM_ID_CHARS:
-            raise ConfigError(f"an item id must be a string of 1 to {MAX_ITEM_ID_CHARS} characters")
+        check_item_id(payload.get("item_id"))
         with self._lock:
             engine = self._engine
             created = not engine.has_item(str(payload["item_id"]))
@@ -139,7 +138,7 @@ class EngineHolder:
             self._applied[str(payload["item_id"])] = dict(payload)
             return created
 
-    def reload(self) -> Recommender:
+    def reload(self) -> Engine:
         """Load the artifact again into a new engine and swap it in; the old one keeps serving
         until the swap. A failed load raises and leaves the current engine in place."""
         if self.artifact is None:

@@ -17,11 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+# The back ends check ids with the package's one rule, imported through here.
+from sessionrec.data.vocab import check_item_id as check_item_id
 from sessionrec.errors import ConfigError, SessionrecError
-
-#: Longest item id a store accepts. Ids come from HTTP clients; bounding them here keeps one
-#: client from filling the store with megabyte keys, and the service validates against it.
-MAX_ITEM_ID_CHARS = 256
 
 
 @dataclass(frozen=True)
@@ -150,11 +148,7 @@ def encode_item(item: Mapping[str, Any]) -> tuple[str, str]:
     Shared by the back ends so they reject the same inputs with the same message, and store
     the same canonical form.
     """
-    item_id = item.get("item_id")
-    if not isinstance(item_id, str) or not item_id:
-        raise ConfigError('an item needs a non-empty string "item_id"')
-    if len(item_id) > MAX_ITEM_ID_CHARS:
-        raise ConfigError(f"item_id is longer than {MAX_ITEM_ID_CHARS} characters")
+    item_id = check_item_id(item.get("item_id"))
     try:
         text = json.dumps(dict(item), ensure_ascii=False, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -190,25 +184,12 @@ def is_session_id(session_id: str) -> bool:
     return isinstance(session_id, str) and _SESSION_ID.fullmatch(session_id) is not None
 
 
-def check_item_id(item_id: str) -> None:
-    """Reject an item id no back end should key global data by."""
-    if not isinstance(item_id, str) or not item_id:
-        raise ConfigError("item_id must be a non-empty string")
-    if len(item_id) > MAX_ITEM_ID_CHARS:
-        raise ConfigError(f"item_id is longer than {MAX_ITEM_ID_CHARS} characters")
-
-
 def check_events(events: Sequence[StoredEvent]) -> None:
     """Reject events a back end could not store faithfully, before anything is written."""
     for index, event in enumerate(events):
         if not isinstance(event, StoredEvent):
             raise ConfigError(f"event {index}: expected a StoredEvent, got {type(event).__name__}")
-        if not isinstance(event.item_id, str) or not event.item_id:
-            raise ConfigError(f"event {index}: item_id must be a non-empty string")
-        if len(event.item_id) > MAX_ITEM_ID_CHARS:
-            raise ConfigError(
-                f"event {index}: item_id is longer than {MAX_ITEM_ID_CHARS} characters"
-            )
+        check_item_id(event.item_id, f"event {index}: item_id")
         if not isinstance(event.type, str) or not event.type:
             raise ConfigError(f"event {index}: type must be a non-empty string")
         ts = event.timestamp

@@ -24,12 +24,16 @@ def item_text_vectors(
 
     Items whose template renders empty are left out: models give them the ID path alone.
     Vectors come from the on-disk cache where the same encoder saw the same text before.
+    The default template is fitted to the catalogue's fields (`ItemTextTemplate.for_catalogue`).
     """
-    texts = ItemTextTemplate(template, allow_id_fallback=True).build(catalogue)
+    texts = ItemTextTemplate.for_catalogue(catalogue, template, allow_id_fallback=True).build(
+        catalogue
+    )
     ids = [str(i) for i in catalogue.frame[ITEM_ID]]
     with_text = [(i, t) for i, t in zip(ids, texts, strict=True) if t]
     if not with_text:
-        logger.warning("no item in %s has text; the model uses item ids only", catalogue.source)
+        # The template has said so, with its fields; this is only the consequence.
+        logger.debug("no item in %s has text; the model uses item ids only", catalogue.source)
         return {}
     vectors = EmbeddingCache().encode_with_cache(
         load_encoder(encoder), [t for _, t in with_text], show_progress=show_progress

@@ -7,6 +7,11 @@ empty for an item is dropped together with its brackets and the separator before
 "Heat (1995). Action." and not "Heat (). Action. ." A value that repeats one already
 written is skipped, and one that begins with everything written so far (loaders often
 pre-build ``text`` from title, year and genres) replaces it, so nothing is said twice.
+
+The default template is written for films; `ItemTextTemplate.for_catalogue` fits it to
+the fields a catalogue has (a shop's items have no year), while a template a person wrote
+is kept whole and its fields that no item has are warned about (a misspelling, likely).
+Either report is made once per template, however many catalogues it builds.
 """
 
 from __future__ import annotations
@@ -64,17 +69,52 @@ class ItemTextTemplate:
     _parts: tuple[_Part, ...] = field(init=False, repr=False, compare=False)
     _prefix: str = field(init=False, repr=False, compare=False)
     _suffix: str = field(init=False, repr=False, compare=False)
+    _reported: set[tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    """Field sets already reported missing: one report per template, not one per build
+    (the engine builds a one-item catalogue for every item it adds)."""
 
     def __post_init__(self) -> None:
         prefix, parts, suffix = _parse(self.template)
         object.__setattr__(self, "_parts", parts)
         object.__setattr__(self, "_prefix", prefix)
         object.__setattr__(self, "_suffix", suffix)
+        object.__setattr__(self, "_reported", set())
+
+    @classmethod
+    def for_catalogue(
+        cls,
+        catalogue: Catalogue,
+        template: str = DEFAULT_TEMPLATE,
+        allow_id_fallback: bool = False,
+    ) -> ItemTextTemplate:
+        """The template to build `catalogue`'s texts with.
+
+        The default template loses the fields no item has ("{title}. {categories}.
+        {text}" for a shop without years): the texts are the same, since an empty field
+        is dropped anyway, but nothing is reported missing that nobody asked for. Any other
+        template is kept whole.
+        """
+        whole = cls(template, allow_id_fallback)
+        if template != DEFAULT_TEMPLATE:
+            return whole
+        present = _present_fields(catalogue, whole.fields)
+        kept = tuple(p for p in whole._parts if p.field in present)
+        if not kept or len(kept) == len(whole._parts):
+            return whole  # nothing to drop, or nothing left: `build` explains the latter
+        return cls(_unparse(whole._prefix, kept, whole._suffix), allow_id_fallback)
 
     @property
     def fields(self) -> tuple[str, ...]:
         """The field names the template uses, in order."""
         return tuple(p.field for p in self._parts)
+
+    def texts(self, catalogue: Catalogue) -> list[str]:
+        """One text per catalogue row, in row order, without any check or report."""
+        columns = set(catalogue.frame.columns) - {ATTRIBUTES}
+        return [
+            self.render(_item_fields(record, columns))
+            for record in catalogue.frame.to_dict("records")
+        ]
 
     def build(self, catalogue: Catalogue) -> list[str]:
         """One text per catalogue row, in row order; "" for an item with no field values.
@@ -83,21 +123,11 @@ class ItemTextTemplate:
         `allow_id_fallback`, which returns all-empty texts with a warning.
         """
         frame = catalogue.frame
-        columns = set(frame.columns) - {ATTRIBUTES}
-        texts: list[str] = []
-        used: set[str] = set()
-        for record in frame.to_dict("records"):
-            values = _item_fields(record, columns)
-            used.update(f for f in self.fields if not _is_empty(values.get(f)))
-            texts.append(self.render(values))
-        unused = [f for f in self.fields if f not in used]
+        texts = self.texts(catalogue)
+        used = _present_fields(catalogue, self.fields)
+        unused = tuple(f for f in self.fields if f not in used)
         if unused and used:
-            # Likely a misspelt field or one this catalogue lacks; the others still serve.
-            logger.warning(
-                "item text template fields %s have no value for any item of %s",
-                unused,
-                catalogue.source or "the catalogue",
-            )
+            self._report_unused(unused, catalogue)
         if not any(texts) and len(texts) > 0:
             message = (
                 f"no item has text for the template {self.template!r}: none of its fields "
@@ -110,8 +140,38 @@ class ItemTextTemplate:
                     "the fallback to item ids",
                     path=catalogue.source or None,
                 )
-            logger.warning("%s; falling back to item ids alone", message)
+            if self._first_report(()):
+                logger.warning("%s; falling back to item ids alone", message)
         return texts
+
+    def _first_report(self, key: tuple[str, ...]) -> bool:
+        """True the first time `key` is to be reported by this template."""
+        if key in self._reported:
+            return False
+        self._reported.add(key)
+        return True
+
+    def _report_unused(self, unused: tuple[str, ...], catalogue: Catalogue) -> None:
+        """Say once which template fields no item has."""
+        if not self._first_report(unused):
+            return
+        source = catalogue.source or "the catalogue"
+        if self.template == DEFAULT_TEMPLATE:
+            # The film-shaped default meeting another kind of catalogue: nothing is wrong.
+            kept = [f for f in self.fields if f not in unused]
+            logger.info(
+                "%s has no %s for any item; item texts are built from %s",
+                source,
+                ", ".join(unused),
+                ", ".join(kept),
+            )
+        else:
+            # Likely a misspelt field or one this catalogue lacks; the others still serve.
+            logger.warning(
+                "item text template fields %s have no value for any item of %s",
+                list(unused),
+                source,
+            )
 
     def render(self, values: Mapping[str, Any]) -> str:
         """The text for one item from its field values; missing or empty fields are dropped."""
@@ -183,6 +243,34 @@ def _parse(template: str) -> tuple[str, tuple[_Part, ...], str]:
         for (n, s), b, o, c in zip(names, befores, openings, closings, strict=True)
     )
     return prefix_text, parts, suffix
+
+
+def _unparse(prefix: str, parts: tuple[_Part, ...], suffix: str) -> str:
+    """The format string `_parse` reads back as `prefix`, `parts` and `suffix`."""
+
+    def literal(text: str) -> str:
+        return text.replace("{", "{{").replace("}", "}}")
+
+    pieces = [literal(prefix)]
+    for index, part in enumerate(parts):
+        if index:
+            pieces.append(literal(part.before))
+        spec = f":{part.spec}" if part.spec else ""
+        pieces.append(f"{literal(part.opening)}{{{part.field}{spec}}}{literal(part.closing)}")
+    pieces.append(literal(suffix))
+    return "".join(pieces)
+
+
+def _present_fields(catalogue: Catalogue, wanted: tuple[str, ...]) -> set[str]:
+    """Which of the `wanted` fields at least one item of the catalogue has a value for."""
+    columns = set(catalogue.frame.columns) - {ATTRIBUTES}
+    present: set[str] = set()
+    for record in catalogue.frame.to_dict("records"):
+        values = _item_fields(record, columns)
+        present.update(f for f in wanted if not _is_empty(values.get(f)))
+        if len(present) == len(set(wanted)):
+            break
+    return present
 
 
 def _split_closing(literal: str) -> tuple[str, str]:

@@ -1,11 +1,12 @@
 """Training checkpoints on disk: enough to resume an interrupted run exactly.
 
 A checkpoint holds the module's weights, the best weights so far, the optimiser's moments,
-the random states (numpy shuffling, torch dropout) and the early-stopping counters. With
-all of them restored, a run resumed after epoch e repeats the uninterrupted run's epochs
-e+1, ... bit for bit. Tensors go to safetensors (no pickle: a checkpoint from elsewhere
-cannot run code); the rest to JSON. Files are written beside the old ones and renamed into
-place, so a crash mid-write leaves the previous checkpoint intact.
+the random states (numpy shuffling, and the torch generator the module draws its dropout
+and samples from) and the early-stopping counters. With all of them restored, a run
+resumed after epoch e repeats the uninterrupted run's epochs e+1, ... bit for bit. Tensors
+go to safetensors (no pickle: a checkpoint from elsewhere cannot run code); the rest to
+JSON. Files are written beside the old ones and renamed into place, so a crash mid-write
+leaves the previous checkpoint intact.
 """
 
 from __future__ import annotations
@@ -79,13 +80,17 @@ def save_checkpoint(
     progress: TrainingState,
     rng: np.random.Generator,
     average: WeightAverage | None = None,
+    generator: torch.Generator | None = None,
 ) -> None:
-    """Write the checkpoint after an epoch (weights first, the JSON that vouches last)."""
+    """Write the checkpoint after an epoch (weights first, the JSON that vouches last).
+
+    `generator` is the torch generator the module draws from (None: it draws nothing)."""
     folder.mkdir(parents=True, exist_ok=True)
     optimiser_state = optimiser.state_dict()
     tensors = {f"module.{k}": v.detach().contiguous() for k, v in module.state_dict().items()}
     tensors |= _flat_optimiser(optimiser_state)
-    tensors["torch_rng"] = torch.get_rng_state()
+    if generator is not None:
+        tensors["torch_rng"] = generator.get_state()
     if average is not None:
         tensors |= {f"average.{i}": t.contiguous() for i, t in enumerate(average.shadow)}
     _write_atomically(folder / WEIGHTS_FILE, lambda p: save_file(tensors, str(p)))
@@ -103,8 +108,10 @@ def load_checkpoint(
     optimiser: torch.optim.Optimizer,
     rng: np.random.Generator,
     average: WeightAverage | None = None,
+    generator: torch.Generator | None = None,
 ) -> tuple[TrainingState, dict[str, torch.Tensor]] | None:
-    """Restore module, optimiser and random states; None when `folder` has no checkpoint.
+    """Restore module, optimiser and random states (`rng`, `generator`); None when
+    `folder` has no checkpoint.
 
     Returns the progress counters and the best weights so far.
     """
@@ -135,7 +142,10 @@ def load_checkpoint(
         raise DataError(
             f"the checkpoint belongs to another model or configuration: {exc}", path=folder
         ) from exc
-    torch.set_rng_state(tensors["torch_rng"])
+    if generator is not None:
+        if "torch_rng" not in tensors:
+            raise DataError("the checkpoint has no random state to resume", path=folder)
+        generator.set_state(tensors["torch_rng"])
     if average is not None:
         for i, shadow in enumerate(average.shadow):
             key = f"average.{i}"

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sessionrec.errors import ConfigError
@@ -145,12 +146,14 @@ class Trainer:
         losses: Callable[[np.random.Generator], Iterable[torch.Tensor]],
         validate: Callable[[], float] | None = None,
         description: str = "training",
+        generator: torch.Generator | None = None,
     ) -> TrainResult:
         """Train until `epochs`, the time budget, or `patience` epochs without improvement.
 
         `losses(rng)` yields one scalar loss per mini-batch of an epoch; `validate()` scores
         the module (evaluation mode is set around it). Without `validate`, the last epoch's
-        weights are kept.
+        weights are kept. `generator` is the one the module draws from (dropout, sampling):
+        checkpoints save its state, so a resumed run draws what an unbroken one would.
         """
         opts = self.options
         if opts.threads is not None:
@@ -166,7 +169,7 @@ class Trainer:
         average = WeightAverage(module, opts.weight_average) if opts.weight_average else None
         folder = Path(opts.checkpoint_dir) if opts.checkpoint_dir else None
         if folder is not None and opts.resume:
-            restored = load_checkpoint(folder, module, optimiser, rng, average)
+            restored = load_checkpoint(folder, module, optimiser, rng, average, generator)
             if restored is not None:
                 saved, best_state = restored
                 first_epoch, stale = saved.epoch + 1, saved.stale
@@ -176,14 +179,18 @@ class Trainer:
                 result.history = [EpochLog(**entry) for entry in saved.history]
                 started -= saved.seconds
                 logger.info("%s: resumed after epoch %d", description, saved.epoch)
+        # The bar goes to stderr, beside the log lines; off a terminal those say it all.
+        console = Console(stderr=True)
         progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             TextColumn("epoch {task.completed}/{task.total} {task.fields[status]}"),
             TimeElapsedColumn(),
-            disable=not opts.progress,
+            console=console,
+            disable=not opts.progress or not console.is_terminal,
             transient=True,
         )
+        reason: str | None = None  # why the loop ended early, for the last log line
         with progress:
             task = progress.add_task(
                 description, total=opts.epochs, completed=first_epoch - 1, status=""
@@ -218,7 +225,15 @@ class Trainer:
                     f" valid {score:.4f}" if score is not None else ""
                 )
                 progress.update(task, advance=1, status=status)
-                logger.info("%s epoch %d: %s", description, epoch, status)
+                logger.info(
+                    "%s epoch %d/%d: %s, %.1f s%s",
+                    description,
+                    epoch,
+                    opts.epochs,
+                    status.replace(" valid", ", valid"),
+                    result.history[-1].seconds,
+                    " (best so far)" if score is not None and stale == 0 else "",
+                )
                 over_time = (
                     opts.max_seconds is not None
                     and time.perf_counter() - started > opts.max_seconds
@@ -234,8 +249,11 @@ class Trainer:
                         seconds=time.perf_counter() - started,
                         history=[asdict(entry) for entry in result.history],
                     )
-                    save_checkpoint(folder, module, optimiser, best_state, state, rng, average)
+                    save_checkpoint(
+                        folder, module, optimiser, best_state, state, rng, average, generator
+                    )
                 if stopping:
+                    reason = _stop_reason(opts, over_time, stale)
                     break
         if validate is not None:
             module.load_state_dict(best_state)
@@ -246,12 +264,32 @@ class Trainer:
         module.eval()
         result.seconds = time.perf_counter() - started
         result.peak_memory_mb = peak_memory_mb()
+        if reason is None:
+            reason = (
+                f"reached the epoch limit (epochs={opts.epochs})"
+                if first_epoch <= opts.epochs
+                else "the checkpoint it resumed from had finished"
+            )
+        kept = (
+            f"kept epoch {result.best_epoch} (valid {result.best_score:.4f})"
+            if validate is not None
+            else "kept the last epoch's weights"
+        )
         logger.info(
-            "%s: best epoch %d (score %.4f), %.1f s, peak memory %.0f MB",
+            "%s stopped after epoch %d: %s; %s; %.1f s, peak memory %.0f MB",
             description,
-            result.best_epoch,
-            result.best_score,
+            result.history[-1].epoch if result.history else 0,
+            reason,
+            kept,
             result.seconds,
             result.peak_memory_mb,
         )
         return result
+
+
+def _stop_reason(opts: TrainOptions, over_time: bool, stale: int) -> str:
+    """Why training stops before its epoch limit, in words for the log."""
+    if over_time:
+        return f"the time budget of {opts.max_seconds:g} s is spent (max_seconds)"
+    without = f"no better validation score for {stale} epochs"
+    return f"early stopping: {without} (patience={opts.patience})"

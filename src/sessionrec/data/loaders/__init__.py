@@ -11,9 +11,11 @@ import re
 from pathlib import Path
 
 from sessionrec.data import validate
+from sessionrec.data.loaders.coverage import CatalogueCoverage, catalogue_coverage
 from sessionrec.data.loaders.gru4rec import REQUIRED as GRU4REC_COLUMNS
 from sessionrec.data.loaders.gru4rec import load_gru4rec
 from sessionrec.data.loaders.movielens import RATING_FILES, load_movielens, load_movies
+from sessionrec.data.loaders.options import FORMATS, DataOptions, check_format
 from sessionrec.data.loaders.recbole import FIELD_TYPES, load_item, load_recbole
 from sessionrec.data.loaders.tabular import (
     TABULAR_FORMATS,
@@ -23,19 +25,7 @@ from sessionrec.data.loaders.tabular import (
     load_tabular_catalogue,
 )
 from sessionrec.data.schema import Catalogue, Dataset, Interactions
-from sessionrec.errors import ConfigError, DataError, unknown_choice
-
-FORMATS: tuple[str, ...] = (
-    "auto",
-    "recbole",
-    "movielens",
-    "gru4rec",
-    "csv",
-    "tsv",
-    "parquet",
-    "jsonl",
-)
-"""Valid values of `format` (and the command line's --format)."""
+from sessionrec.errors import ConfigError, DataError
 
 EXTENSIONS: dict[str, str] = {
     ".csv": "csv",
@@ -54,8 +44,12 @@ _ML100K_RATINGS = re.compile(r"^u[0-9a-z]?\.(data|base|test)$")
 __all__ = [
     "EXTENSIONS",
     "FORMATS",
+    "CatalogueCoverage",
     "CatalogueMapping",
     "ColumnMapping",
+    "DataOptions",
+    "catalogue_coverage",
+    "check_format",
     "detect_format",
     "load_catalogue",
     "load_dataset",
@@ -132,15 +126,17 @@ def load_dataset(
     format: str = "auto",
     mapping: ColumnMapping | None = None,
     catalogue_path: str | Path | None = None,
+    catalogue_mapping: CatalogueMapping | None = None,
 ) -> Dataset:
     """Events, and the catalogue where the source has one, from a file or folder.
 
     `mapping` names columns for the generic formats and RecBole; `catalogue_path` reads
-    items from a separate file (RecBole `.item`, MovieLens movie file, or a generic table),
-    replacing any catalogue found beside the events.
+    items from a separate file (RecBole `.item`, MovieLens movie file, or a generic table,
+    whose columns `catalogue_mapping` may name), replacing any catalogue found beside the
+    events. How many ids the two share is logged (`catalogue_coverage`); none at all is a
+    `DataError`.
     """
-    if format not in FORMATS:
-        raise unknown_choice("format", format, FORMATS)
+    check_format(format)
     path = validate.require_file(path)
     fmt = detect_format(path) if format == "auto" else format
     if fmt == "recbole":
@@ -158,7 +154,8 @@ def load_dataset(
             interactions = load_tabular(path, fmt, mapping)
             dataset = Dataset(interactions, None, path.stem, {"format": fmt, "files": [str(path)]})
     if catalogue_path is not None:
-        catalogue = load_catalogue(catalogue_path)
+        catalogue = load_catalogue(catalogue_path, mapping=catalogue_mapping)
+        catalogue_coverage(dataset.interactions, catalogue)
         meta = {**dataset.meta, "catalogue": catalogue.source}
         dataset = Dataset(dataset.interactions, catalogue, dataset.name, meta)
     return dataset
@@ -180,8 +177,7 @@ def load_catalogue(
     MovieLens-100K's `u.item` otherwise; `movies.dat` / `movies.csv` are MovieLens'; the
     rest go by extension.
     """
-    if format not in FORMATS:
-        raise unknown_choice("format", format, FORMATS)
+    check_format(format)
     path = validate.require_file(path)
     if path.is_dir():
         raise DataError("is a directory; a catalogue is one file", path=path)

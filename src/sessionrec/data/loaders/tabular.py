@@ -54,7 +54,8 @@ EVENT_SYNONYMS: dict[str, tuple[str, ...]] = {
     VALUE: ("value", "rating", "score", "weight"),
 }
 CATALOGUE_SYNONYMS: dict[str, tuple[str, ...]] = {
-    ITEM_ID: EVENT_SYNONYMS[ITEM_ID],
+    # A bare "id" names the item only in a catalogue (in an event log it could be anything).
+    ITEM_ID: (*EVENT_SYNONYMS[ITEM_ID], "id"),
     TITLE_FIELD: ("title", "name", "movietitle", "itemname", "productname", "producttitle"),
     TEXT_FIELD: ("text", "description", "desc", "summary", "overview", "plot", "content"),
     CATEGORIES_FIELD: ("categories", "category", "genres", "genre", "tags", "class", "classes"),
@@ -115,6 +116,21 @@ def _missing_field(
     )
 
 
+def _parse_mapping(text: str, names: Sequence[str]) -> dict[str, str]:
+    """Read "FIELD=COLUMN,FIELD=COLUMN" into {FIELD: COLUMN}; FIELD must be in `names`."""
+    given: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, column = part.partition("=")
+        name = name.strip()
+        if not sep or name not in names:
+            raise ConfigError(
+                f"bad column mapping {part!r}; expected FIELD=COLUMN with FIELD one of "
+                f"{', '.join(sorted(names))}"
+            )
+        given[name] = column.strip()
+    return given
+
+
 @dataclass(frozen=True)
 class ColumnMapping:
     """Which source column holds each canonical event field.
@@ -140,18 +156,7 @@ class ColumnMapping:
     @classmethod
     def parse(cls, text: str) -> ColumnMapping:
         """Read "item_id=sku,timestamp=when" (the command line's form) into a mapping."""
-        names = {f.name for f in fields(cls)}
-        given: dict[str, str] = {}
-        for part in filter(None, (p.strip() for p in text.split(","))):
-            name, sep, column = part.partition("=")
-            name = name.strip()
-            if not sep or name not in names:
-                raise ConfigError(
-                    f"bad column mapping {part!r}; expected FIELD=COLUMN with FIELD one of "
-                    f"{', '.join(sorted(names))}"
-                )
-            given[name] = column.strip()
-        return cls(**given)
+        return cls(**_parse_mapping(text, [f.name for f in fields(cls)]))
 
     def resolve(self, found: Sequence[str], path: Path) -> dict[str, str]:
         """Canonical field → source column for a file with these columns.
@@ -188,6 +193,11 @@ class CatalogueMapping:
     """A list, or one string separated by '|' or ','."""
     attributes: str | None = None
     """A mapping per item (JSON object in text files)."""
+
+    @classmethod
+    def parse(cls, text: str) -> CatalogueMapping:
+        """Read "item_id=sku,title=label" (the command line's form) into a mapping."""
+        return cls(**_parse_mapping(text, [f.name for f in fields(cls)]))
 
     def resolve(self, found: Sequence[str], path: Path) -> dict[str, str]:
         """Canonical field → source column; an item column is required."""

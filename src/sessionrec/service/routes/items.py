@@ -7,12 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Request
 from starlette.responses import JSONResponse, Response
 
+from sessionrec.data.vocab import MAX_ITEM_ID_CHARS
+from sessionrec.engine.query import MAX_QUERY_CHARS
 from sessionrec.service.auth import authorize_admin
 from sessionrec.service.errors import ApiError
 from sessionrec.service.runtime import item_payload
 from sessionrec.service.schemas import ItemIn, ItemOut, ItemsOut
 from sessionrec.service.state import service_state
-from sessionrec.store.base import MAX_ITEM_ID_CHARS
 
 router = APIRouter(prefix="/v1/items", tags=["items"])
 
@@ -34,7 +35,7 @@ def item_json(info: Any) -> dict[str, Any]:
 @router.get("", response_model=ItemsOut, summary="Popular items, or a catalogue search")
 def list_items(
     request: Request,
-    query: Annotated[str | None, Query(max_length=500)] = None,
+    query: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
     engine = service_state(request).holder.engine

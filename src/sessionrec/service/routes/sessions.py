@@ -10,6 +10,8 @@ from fastapi import APIRouter, Header, Request
 from starlette.responses import JSONResponse, Response
 
 from sessionrec.data.schema import EventType
+from sessionrec.data.vocab import check_item_id
+from sessionrec.errors import ConfigError
 from sessionrec.service.auth import authorize_session, hash_token, new_token
 from sessionrec.service.errors import ApiError
 from sessionrec.service.schemas import (
@@ -21,7 +23,7 @@ from sessionrec.service.schemas import (
     SessionOut,
 )
 from sessionrec.service.state import ServiceState, service_state
-from sessionrec.store.base import MAX_ITEM_ID_CHARS, StoredEvent
+from sessionrec.store.base import StoredEvent
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
@@ -74,11 +76,10 @@ def parse_event(raw: Any, state: ServiceState, now: float) -> StoredEvent:
     unknown = set(raw) - {"item_id", "type", "timestamp"}
     if unknown:
         raise ValueError(f"unknown field(s) {sorted(unknown)}; allowed: item_id, type, timestamp")
-    item_id = raw.get("item_id")
-    if not isinstance(item_id, str) or not item_id:
-        raise ValueError('item_id must be a non-empty string (ids are strings, e.g. "50")')
-    if len(item_id) > MAX_ITEM_ID_CHARS:
-        raise ValueError(f"item_id is longer than {MAX_ITEM_ID_CHARS} characters")
+    try:
+        item_id = check_item_id(raw.get("item_id"))  # "got 50" tells a client ids are strings
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
     kind = raw.get("type")
     if not isinstance(kind, str):
         raise ValueError("type must be a string such as 'view', 'click', 'like'")

@@ -1,16 +1,18 @@
-"""A tiny synthetic film catalogue whose genres a text encoder can tell apart.
+"""A tiny synthetic film catalogue whose genres a real language model can tell apart.
 
-Forty items in four genres with distinct titles and descriptions; sessions stay mostly
-within one genre, so a model trained for a few epochs learns the genre structure and a
-typed request ("an animated film for children") has an unambiguous right answer.
+Forty items in four genres with distinct titles and descriptions written in plain English
+(unlike `genres`, whose texts only a bag of words needs to tell apart); sessions stay
+mostly within one genre, so a model trained for a few epochs learns the genre structure
+and a typed request ("an animated film for children") has an unambiguous right answer.
+Used as a module: `from sessionrec.testing import films; films.ids_of("Horror")`.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
-from sessionrec.data.schema import Catalogue, Interactions, make_catalogue, normalise_events
+from sessionrec.data.schema import Catalogue, Interactions, make_catalogue
+from sessionrec.testing.logs import interactions
 
 GENRES: dict[str, tuple[str, list[str]]] = {
     "Animation": (
@@ -46,11 +48,12 @@ GENRES: dict[str, tuple[str, list[str]]] = {
         ],
     ),
 }  # fmt: skip
+"""Genre → (the description every film of the genre shares, the films' titles)."""
 
 
 def items() -> list[tuple[str, str, str, str]]:
     """(item_id, title, text, genre) for every item; ids are "1".."40"."""
-    out = []
+    out: list[tuple[str, str, str, str]] = []
     for genre, (text, titles) in GENRES.items():
         for title in titles:
             out.append((str(len(out) + 1), title, f"{title}. {text}", genre))
@@ -58,14 +61,18 @@ def items() -> list[tuple[str, str, str, str]]:
 
 
 def genre_of() -> dict[str, str]:
+    """Item id → genre."""
     return {item_id: genre for item_id, _, _, genre in items()}
 
 
 def ids_of(genre: str) -> list[str]:
+    """The ids of one genre's films, in catalogue order."""
     return [item_id for item_id, _, _, g in items() if g == genre]
 
 
 def catalogue() -> Catalogue:
+    """The 40 films: title, "<title>. <genre description>" as text, the genre as the only
+    category and a "year" attribute."""
     rows = items()
     return make_catalogue(
         [r[0] for r in rows],
@@ -80,7 +87,7 @@ def sessions(n_sessions: int = 240, seed: int = 0) -> Interactions:
     """Sessions of 4-8 items, 90 % of them from the session's genre."""
     rng = np.random.default_rng(seed)
     genres = list(GENRES)
-    rows = []
+    rows: list[tuple[str, str, float]] = []
     clock = 1_000_000.0
     for s in range(n_sessions):
         home = ids_of(genres[s % len(genres)])
@@ -89,5 +96,4 @@ def sessions(n_sessions: int = 240, seed: int = 0) -> Interactions:
             pool = home if rng.random() < 0.9 else every
             rows.append((f"s{s}", str(rng.choice(pool)), clock))
             clock += 1.0
-    frame = pd.DataFrame(rows, columns=["session_id", "item_id", "timestamp"])
-    return Interactions(normalise_events(frame))
+    return interactions(rows)

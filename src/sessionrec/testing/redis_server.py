@@ -1,8 +1,8 @@
-"""Fixtures for the store tests: real Redis servers on 127.0.0.1, started and stopped here.
+"""A real redis-server on 127.0.0.1, started and stopped by tests.
 
 Each server runs with `--save ""` (no RDB snapshots) and `--appendonly yes --appendfsync
-always`, the configuration the Redis store documents for durability, in its own temporary
-folder on a free port, so tests never touch a Redis the machine may already run.
+always`, the configuration the Redis store documents for durability, in its own folder on
+a free port, so tests never touch a Redis the machine may already run.
 """
 
 from __future__ import annotations
@@ -12,15 +12,17 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 import redis
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 START_TIMEOUT_S = 10.0
+
+
+class RedisNotInstalledError(RuntimeError):
+    """redis-server is not installed (tests skip on it; `make system-deps` installs it)."""
 
 
 def free_port() -> int:
@@ -40,9 +42,11 @@ class RedisServer:
 
     @property
     def url(self) -> str:
+        """The store URL of database 0 (add `?prefix=...` to isolate a test)."""
         return f"redis://127.0.0.1:{self.port}/0"
 
     def client(self) -> redis.Redis:
+        """A client that decodes replies to str."""
         return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True)
 
     def kill(self) -> None:
@@ -52,6 +56,7 @@ class RedisServer:
         self.proc.wait(timeout=10)
 
     def stop(self) -> None:
+        """SIGTERM, then SIGKILL if the server has not exited within 10 s."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -76,9 +81,15 @@ def redis_options(port: int, folder: Path) -> list[str]:
 
 
 def start_redis(folder: Path, port: int | None = None) -> RedisServer:
-    """Start redis-server in `folder` and wait until it answers PING."""
+    """Start redis-server in `folder` and wait until it answers PING.
+
+    Raises RedisNotInstalledError where redis-server is not installed, RuntimeError (with the
+    end of its log) where it does not start.
+    """
     if not Path(REDIS_SERVER).exists():
-        pytest.skip(f"redis-server not installed ({REDIS_SERVER}); `make system-deps` installs it")
+        raise RedisNotInstalledError(
+            f"redis-server not installed ({REDIS_SERVER}); `make system-deps` installs it"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     for _attempt in range(5):
         chosen = port or free_port()
@@ -105,26 +116,3 @@ def start_redis(folder: Path, port: int | None = None) -> RedisServer:
     log = folder / "redis.log"
     detail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
     raise RuntimeError(f"redis-server did not start in {folder}:\n{detail}")
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """One Redis for a test module; tests isolate themselves with a key prefix."""
-    server = start_redis(tmp_path_factory.mktemp("redis"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def redis_starter(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
-    """Start dedicated servers (for tests that kill them); all stopped afterwards."""
-    started: list[RedisServer] = []
-
-    def start(folder: Path | None = None, port: int | None = None) -> RedisServer:
-        server = start_redis(folder or tmp_path / f"redis{len(started)}", port)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from sessionrec.artifact import (
@@ -16,11 +16,14 @@ from sessionrec.artifact import (
     save_artifact,
     write_catalogue,
 )
-from sessionrec.data.schema import EventType, Interactions, make_catalogue, normalise_events
-from sessionrec.engine import Filters, Query, Recommender, SessionEvent
+from sessionrec.data.schema import EventType, make_catalogue
+from sessionrec.engine import Engine, Filters, Query, SessionEvent
 from sessionrec.errors import ConfigError, DataError
+from sessionrec.index import ExactIndex
+from sessionrec.models.hybrid import Hybrid
 from sessionrec.models.pop import Pop
-from sessionrec.models.transformer import SessionTransformer, TransformerConfig
+from sessionrec.models.transformer import SessionTransformer
+from sessionrec.testing import QUICK_TRANSFORMER_SMOKE, ring_sessions
 from sessionrec.text.base import TextEncoder
 
 
@@ -28,11 +31,11 @@ def views(*items: str) -> list[SessionEvent]:
     return [SessionEvent(i, EventType.VIEW) for i in items]
 
 
-def ids(engine: Recommender, query: Query) -> list[str]:
+def ids(engine: Engine, query: Query) -> list[str]:
     return [item.item_id for item in engine.recommend(query).items]
 
 
-def test_slate_shape_titles_and_scores(engine: Recommender) -> None:
+def test_slate_shape_titles_and_scores(engine: Engine) -> None:
     slate = engine.recommend(Query(events=views("a1", "a2"), k=5))
     assert len(slate.items) == 5
     assert all(item.title and item.title.startswith("Animation film") for item in slate.items)
@@ -41,21 +44,21 @@ def test_slate_shape_titles_and_scores(engine: Recommender) -> None:
     assert slate.unknown_items == ()
 
 
-def test_unknown_items_are_reported_and_ignored(engine: Recommender) -> None:
+def test_unknown_items_are_reported_and_ignored(engine: Engine) -> None:
     slate = engine.recommend(Query(events=views("nope", "a1", "nope", "other"), k=3))
     assert slate.unknown_items == ("nope", "other")
     assert slate.interests[0].item_ids == ("a1",)
     assert len(slate.items) == 3
 
 
-def test_exclude_seen(engine: Recommender) -> None:
+def test_exclude_seen(engine: Engine) -> None:
     session = views("c1", "c2", "c3")
     assert not {"c1", "c2", "c3"} & set(ids(engine, Query(events=session, k=20)))
     again = ids(engine, Query(events=session, k=36, exclude_seen=False))
     assert {"c1", "c2", "c3"} <= set(again)
 
 
-def test_filters(engine: Recommender) -> None:
+def test_filters(engine: Engine) -> None:
     session = views("a1", "a2")
     comedy = ids(engine, Query(events=session, k=20, filters=Filters(categories=("comedy",))))
     assert len(comedy) == 12 and all(i.startswith("c") for i in comedy)
@@ -69,12 +72,12 @@ def test_filters(engine: Recommender) -> None:
     assert ids(engine, Query(events=session, filters=none)) == []
 
 
-def test_k_bounds_the_slate(engine: Recommender) -> None:
+def test_k_bounds_the_slate(engine: Engine) -> None:
     assert len(ids(engine, Query(events=views("a1"), k=1))) == 1
     assert len(ids(engine, Query(events=views("a1"), k=100))) == 35  # all but the seen one
 
 
-def test_reasons_name_session_items(engine: Recommender) -> None:
+def test_reasons_name_session_items(engine: Engine) -> None:
     session = [*views("t1", "t2"), SessionEvent("t3", EventType.LIKE)]
     slate = engine.recommend(Query(events=session, k=5))
     for item in slate.items:
@@ -92,7 +95,7 @@ def test_reasons_name_session_items(engine: Recommender) -> None:
     assert [i.item_id for i in silent.items] == [i.item_id for i in slate.items]
 
 
-def test_an_added_item_is_recommendable_at_once(engine: Recommender) -> None:
+def test_an_added_item_is_recommendable_at_once(engine: Engine) -> None:
     assert not engine.has_item("new-cartoon")
     n = engine.n_items
     engine.upsert_item(
@@ -120,9 +123,13 @@ def test_an_added_item_is_recommendable_at_once(engine: Recommender) -> None:
     assert "new-cartoon" not in ids(engine, Query(events=views("a1", "a2", "a3"), k=10))
 
 
-def test_upsert_validation(engine: Recommender) -> None:
-    with pytest.raises(ConfigError, match="item id"):
+def test_upsert_validation(engine: Engine) -> None:
+    with pytest.raises(ConfigError, match="item id must be a non-empty string"):
         engine.upsert_item("", "Title")
+    with pytest.raises(ConfigError, match="item id must be a non-empty string"):
+        engine.upsert_item("   ", "Title")
+    with pytest.raises(ConfigError, match="item id is longer than 256 characters"):
+        engine.upsert_item("x" * 257, "Title")
     with pytest.raises(ConfigError, match="item title must not be empty"):
         engine.upsert_item("x", "  ")
     with pytest.raises(ConfigError, match="categories"):
@@ -136,7 +143,7 @@ def test_upsert_validation(engine: Recommender) -> None:
     assert not engine.has_item("x")
 
 
-def test_search_and_popular(engine: Recommender) -> None:
+def test_search_and_popular(engine: Engine) -> None:
     found = [i.item_id for i in engine.search("thriller film 1", limit=5)]
     assert set(found[:3]) == {"t1", "t10", "t11"}  # title matches first
     assert len(found) == 5
@@ -151,7 +158,7 @@ def test_search_and_popular(engine: Recommender) -> None:
 
 
 def test_a_hybrid_artifact_serves_too(hybrid_folder: Path, encoder: TextEncoder) -> None:
-    engine = Recommender.from_artifact(hybrid_folder, encoder=encoder)
+    engine = Engine.from_artifact(hybrid_folder, encoder=encoder)
     assert engine.artifact == hybrid_folder
     slate = engine.recommend(Query(events=views("t1", "t2", "t3"), k=5))
     assert [i.item_id[0] for i in slate.items] == ["t"] * 5
@@ -181,24 +188,17 @@ def test_a_tampered_catalogue_is_refused(
     with (copy / CATALOGUE_FILE).open("a") as out:
         out.write('{"item_id": "evil"}\n')
     with pytest.raises(DataError, match=r"catalogue\.jsonl does not match"):
-        Recommender.from_artifact(copy, encoder=encoder)
+        Engine.from_artifact(copy, encoder=encoder)
 
 
-def tiny_log() -> Interactions:
-    rows = [(f"s{s}", f"i{(s + k) % 5}", float(3 * s + k)) for s in range(20) for k in range(3)]
-    frame = pd.DataFrame(rows, columns=["session_id", "item_id", "timestamp"])
-    return Interactions(normalise_events(frame))
-
-
-def test_models_the_engine_cannot_serve() -> None:
-    with pytest.raises(ConfigError, match="needs a 'transformer' or 'hybrid' artifact"):
-        Recommender(Pop().fit(tiny_log()))
+def test_a_model_without_an_embedding_space_is_refused_by_name() -> None:
+    with pytest.raises(ConfigError, match="needs a model with an embedding space; 'pop' lacks"):
+        Engine(Pop().fit(ring_sessions(20, ring=5, length=3)))
 
 
 def test_a_model_without_text_refuses_requests_and_new_items() -> None:
-    config = TransformerConfig(epochs=1, embedding_size=8, n_heads=1, progress=False)
-    model = SessionTransformer(config).fit(tiny_log())
-    engine = Recommender(model)
+    model = SessionTransformer(QUICK_TRANSFORMER_SMOKE).fit(ring_sessions(20, ring=5, length=3))
+    engine = Engine(model)
     slate = engine.recommend(Query(events=views("i1", "i2"), k=3))
     assert len(slate.items) == 3 and slate.items[0].title is None
     with pytest.raises(ConfigError, match="cannot read requests"):
@@ -209,14 +209,14 @@ def test_a_model_without_text_refuses_requests_and_new_items() -> None:
         _ = engine.artifact
 
 
-def test_event_types_unseen_in_training_read_as_the_commonest(engine: Recommender) -> None:
+def test_event_types_unseen_in_training_read_as_the_commonest(engine: Engine) -> None:
     # The fixture was trained on views only: a click must score exactly like a view.
     click = engine.scores(Query(events=[SessionEvent("a1", EventType.CLICK)]))
     view = engine.scores(Query(events=views("a1")))
     np.testing.assert_allclose(click, view)
 
 
-def test_lookalikes_are_the_items_with_close_text(engine: Recommender) -> None:
+def test_lookalikes_are_the_items_with_close_text(engine: Engine) -> None:
     close = engine.lookalikes("a1", 0.8)
     assert set(close) == {f"a{i}" for i in range(12)} - {"a1"}
     assert engine.lookalikes("a1", 0.999) == []
@@ -227,21 +227,22 @@ def test_lookalikes_are_the_items_with_close_text(engine: Recommender) -> None:
 def test_max_interests_one_keeps_the_slate_whole(
     transformer_folder: Path, encoder: TextEncoder
 ) -> None:
-    engine = Recommender.from_artifact(transformer_folder, encoder=encoder, max_interests=1)
+    engine = Engine.from_artifact(transformer_folder, encoder=encoder, max_interests=1)
     items = ["a1", "a2", "a3", "a4", "a5", "a6", "t1", "t2", "t3"]
     slate = engine.recommend(Query(events=views(*items), k=9))
     assert len(slate.interests) == 1 and slate.interests[0].weight == 1.0
     with pytest.raises(ConfigError, match="max_interests"):
-        Recommender.from_artifact(transformer_folder, encoder=encoder, max_interests=4)
+        Engine.from_artifact(transformer_folder, encoder=encoder, max_interests=4)
 
 
 def test_an_artifact_without_catalogue_still_serves(tmp_path: Path) -> None:
-    config = TransformerConfig(epochs=1, embedding_size=8, n_heads=1, progress=False)
-    train = tiny_log()
-    folder = save_artifact(SessionTransformer(config).fit(train), tmp_path / "bare", train)
+    train = ring_sessions(20, ring=5, length=3)
+    folder = save_artifact(
+        SessionTransformer(QUICK_TRANSFORMER_SMOKE).fit(train), tmp_path / "bare", train
+    )
     assert load_artifact_catalogue(folder) is None
     assert not (folder / CATALOGUE_FILE).exists()
-    engine = Recommender.from_artifact(folder)
+    engine = Engine.from_artifact(folder)
     slate = engine.recommend(Query(events=views("i1"), k=2))
     assert [item.title for item in slate.items] == [None, None]
 
@@ -269,12 +270,12 @@ def test_catalogue_cells_round_trip_as_plain_json(tmp_path: Path) -> None:
 
 
 def test_a_large_catalogue_is_ranked_through_a_pool(
-    engine: Recommender, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Above EXACT_SIZE only the model's best POOL_SIZE items get the text terms; the
     slate is still the exact one (the disliked comedies' push brings in animation films
     from outside the first pool)."""
-    from sessionrec.engine import recommender
+    from sessionrec.engine import ranking
 
     queries = [
         Query(events=views("a1", "a2", "t1", "t2", "t3", "a3"), k=8),
@@ -282,62 +283,85 @@ def test_a_large_catalogue_is_ranked_through_a_pool(
         Query(events=views("t1"), text="funny comedy wedding", k=5, impressions={"c4": 2}),
     ]
     exact = [ids(engine, q) for q in queries]
-    monkeypatch.setattr(recommender, "EXACT_SIZE", 10)
-    monkeypatch.setattr(recommender, "POOL_SIZE", 12)
+    monkeypatch.setattr(ranking, "EXACT_SIZE", 10)
+    monkeypatch.setattr(ranking, "POOL_SIZE", 12)
     pooled = [ids(engine, q) for q in queries]
     assert pooled[0] == exact[0]
     assert pooled[1] == exact[1] and "c3" not in pooled[1]
     assert sum(i.startswith("c") for i in pooled[2]) >= 4
     # A pool smaller than the slate, or one a dislike has pushed down, grows until no item
     # left outside could have made the slate.
-    monkeypatch.setattr(recommender, "POOL_SIZE", 3)
+    monkeypatch.setattr(ranking, "POOL_SIZE", 3)
     assert ids(engine, queries[1]) == exact[1]
 
 
-def test_the_engine_reads_sessions_exactly_as_the_model_does(transformer_folder: Path) -> None:
-    """Compact item table and traced network: the same session vector as the model's own."""
-    from sessionrec.artifact import load_artifact
-    from sessionrec.engine.model import EmbeddingModel
-    from sessionrec.models.base import SessionBatch
-
-    model = load_artifact(transformer_folder)
-    assert isinstance(model, SessionTransformer)
-    adapter = EmbeddingModel(model)
-    arrays = adapter.arrays()
-    for items in (["a1"], ["t1", "a2", "t1", "c3"], [f"c{i % 12}" for i in range(30)]):
-        sequence = model.vocab.lookup(items)
-        types = np.full(len(items), EventType.CLICK.code)
-        states = adapter.session_states(arrays, sequence, types)
-        expected = model.session_vectors(SessionBatch([sequence], [types]))[0]
-        assert states.shape == (min(len(items), model.config.max_length), 32)
-        np.testing.assert_allclose(states[-1], expected, atol=1e-5)
-
-
+@pytest.mark.parametrize("artifact", ["transformer_folder", "hybrid_folder"])
 def test_the_engine_scores_items_exactly_as_the_model_does(
-    transformer_folder: Path, encoder: TextEncoder
+    artifact: str, request: pytest.FixtureRequest, encoder: TextEncoder
 ) -> None:
-    """Repeat offsets, and text-head scores for items added after training, included."""
+    """Through `EmbeddingModel` the engine's base scores are the model's own `score`:
+    repeat offsets, a hybrid's kNN blend, text-head scores for an item added after
+    training and sessions longer than the model reads included. Without feedback or a
+    request, `Engine.scores` are those scores standardised over the scale sample: here
+    every item the engine started with (fewer than `SCALE_SAMPLE`; the sample stays fixed
+    as items are added)."""
     from sessionrec.artifact import load_artifact
-    from sessionrec.engine.model import EmbeddingModel
+    from sessionrec.engine.ranking import standardise
     from sessionrec.models.base import SessionBatch
 
-    model = load_artifact(transformer_folder)
-    assert isinstance(model, SessionTransformer) and model.repeat_bias() is not None
-    adapter = EmbeddingModel(model)
-    arrays = adapter.arrays()
-    new_text = encoder.encode(["cartoon animation kids family colourful new"])
-    arrays = adapter.add_items(arrays, ["a-new"], new_text)
-    assert model.calibrates_untrained_items
-    for items in (["a1", "a2", "a1"], ["t1", "a2", "t1", "c3"]):
+    model = load_artifact(request.getfixturevalue(artifact))
+    engine = Engine(model, encoder=encoder)
+    scale_sample = np.arange(engine.n_items)
+    engine.upsert_item("a-new", "New cartoon", text="cartoon animation kids family colourful")
+    transformer = model.transformer if isinstance(model, Hybrid) else model
+    assert isinstance(transformer, SessionTransformer) and transformer.repeat_bias() is not None
+    assert transformer.calibrates_untrained_items  # the text head scores the new item
+    every_item = np.arange(engine.n_items)
+    for items in (["a1", "a2", "a1"], ["t1", "a2", "t1", "c3"], [f"c{i % 12}" for i in range(30)]):
+        got = engine.scores(Query(events=views(*items), exclude_seen=False))
         sequence = model.vocab.lookup(items)
         types = np.full(len(items), EventType.VIEW.code)
-        states = adapter.session_states(arrays, sequence, types)
-        got = adapter.base_scores(arrays, states[-1:], [sequence], sequence)[:, 0]
-        expected = model.score(SessionBatch([sequence], [types]))[0]
+        base = model.score(SessionBatch([sequence], [types]))
+        assert base.shape == (1, engine.n_items)
+        expected = standardise(base.T, scale_sample).standard_rows(every_item)[:, 0]
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
 
 
-def test_requests_run_safely_while_items_are_added(engine: Recommender) -> None:
+class CountingIndex(ExactIndex):
+    """An exact index that records the k of every search: any `ItemIndex` slots in."""
+
+    searches: ClassVar[list[tuple[int, int]]] = []
+
+    def search(
+        self, query: np.ndarray, k: int, mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        CountingIndex.searches.append((len(self), k))
+        return super().search(query, k, mask)
+
+
+def test_item_vectors_are_searched_through_the_index_the_engine_is_given(
+    transformer_folder: Path, encoder: TextEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sessionrec.engine import ranking
+
+    engine = Engine.from_artifact(transformer_folder, encoder=encoder, index=CountingIndex)
+    CountingIndex.searches.clear()
+    assert engine.search("wedding laugh", limit=3)[0].item_id.startswith("c")
+    assert CountingIndex.searches == [(36, 3)]  # no title matches: all three by text
+    assert "a2" in engine.lookalikes("a1", 0.8)
+    assert len(CountingIndex.searches) == 2
+    engine.upsert_item("a-new", "New cartoon", text="cartoon animation kids family colourful")
+    close = engine.lookalikes("a-new", 0.5)  # the grown index has the new row
+    assert close and all(i.startswith("a") for i in close[:5])
+    assert CountingIndex.searches[-1][0] == 37
+    monkeypatch.setattr(ranking, "EXACT_SIZE", 10)
+    monkeypatch.setattr(ranking, "POOL_SIZE", 12)
+    CountingIndex.searches.clear()
+    engine.recommend(Query(events=views("t1"), text="funny comedy wedding", k=5))
+    assert (37, 12) in CountingIndex.searches  # the items matching the request alone
+
+
+def test_requests_run_safely_while_items_are_added(engine: Engine) -> None:
     import threading
 
     errors: list[BaseException] = []
@@ -362,8 +386,8 @@ def test_requests_run_safely_while_items_are_added(engine: Recommender) -> None:
 
 
 def test_training_records_event_types_and_the_catalogue(tmp_path: Path) -> None:
-    from sessionrec.eval.experiment import DataOptions
-    from sessionrec.jobs import train_to_artifact
+    from sessionrec.data.loaders import DataOptions
+    from sessionrec.workflows.train import train_to_artifact
 
     folder = tmp_path / "data"
     folder.mkdir()

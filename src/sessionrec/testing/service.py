@@ -1,4 +1,9 @@
-"""What the service tests share besides fixtures: the app-under-test wrapper, the API key."""
+"""Testing the HTTP service: the app under test with what built it, a real server in a
+thread, and the admin key the kit's apps are built with.
+
+Imports FastAPI's test client, which needs httpx (a dev dependency of sessionrec), so the
+module is not imported by `sessionrec.testing` itself.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +19,14 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from sessionrec.engine.recommender import Recommender
+from sessionrec.engine import Engine
 from sessionrec.service.settings import ServiceSettings
 from sessionrec.store import SessionStore
 
 API_KEY = "test-admin-key-0123456789"
+"""The admin API key of apps built for tests (long enough for the settings' check)."""
+
+SERVER_START_TIMEOUT_S = 20.0
 
 
 @dataclass
@@ -26,7 +34,7 @@ class Service:
     """An app under test with what built it."""
 
     client: TestClient
-    engine: Recommender
+    engine: Engine
     store: SessionStore
     settings: ServiceSettings
     artifact: Path
@@ -39,6 +47,7 @@ class Service:
         return body["session_id"], {"Authorization": f"Bearer {body['token']}"}
 
     def admin(self) -> dict[str, str]:
+        """The headers of an admin request."""
         return {"X-API-Key": API_KEY}
 
 
@@ -52,7 +61,7 @@ def running_server(app: FastAPI) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")

@@ -1,0 +1,342 @@
+"""The interactive engine: a trained artifact plus a live session in, a slate out.
+
+Per request, `Engine.recommend` runs these steps (3 to 6 are `Engine._rank`, which
+`Engine.scores` shares):
+
+1. Read the session (`feedback.read_session`): events resolved to vocabulary rows and
+   sorted by meaning (context, likes, dislikes, skips).
+2. Split it into interests (`interests.session_interests`): a small mixture over its items.
+3. Mark the items that may appear (`ranking.candidate_mask`): filters, dislikes, seen.
+4. Score every item for every interest (`ranking.model_scores`): the model reads the
+   session once; each interest's query, turned toward a typed request (`steering`), is
+   one column of one product.
+5. Standardise the scores (`ranking.standardise`): units of their spread over a fixed
+   sample, so the terms of step 6 mean the same for any model and catalogue size.
+6. Adjust a candidate pool (`ranking.ranked_pool`): request match, look-alikes of liked
+   and disliked items, decay of items shown or skipped; the pool grows until no item
+   outside it could have made the slate.
+7. Cut the slate, split across interests by weight (`ranking.select`).
+8. Top it up by exploration (`explore.exploration_picks`).
+9. Explain it (`explain.slate_reasons`).
+
+No step loops over the catalogue in Python. The model is used only through
+`models.embedding.EmbeddingModel` and item vectors are searched only through an
+`index.ItemIndex`, so the engine's base scores are the model's own `score`. Browsing,
+search and added items are the catalogue's (`catalogue`); the engine delegates to it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from sessionrec.artifact import CATALOGUE_FILE, load_artifact, read_catalogue, read_manifest
+from sessionrec.data.schema import Catalogue, make_catalogue
+from sessionrec.engine.catalogue import (
+    CatalogueSnapshot,
+    ItemInfo,
+    ItemTable,
+    lookalikes,
+    new_item_info,
+    popular,
+    search,
+)
+from sessionrec.engine.explain import SlateContext, slate_reasons
+from sessionrec.engine.explore import exploration_picks, explore_slots
+from sessionrec.engine.feedback import (
+    ResolvedSession,
+    manifest_training_types,
+    read_session,
+    training_type_codes,
+)
+from sessionrec.engine.interests import (
+    MAX_INTERESTS,
+    NO_INTERESTS,
+    MixtureCache,
+    SessionInterests,
+    session_interests,
+)
+from sessionrec.engine.query import Query, Slate, SlateItem
+from sessionrec.engine.ranking import (
+    Picks,
+    Ranking,
+    adjustments,
+    candidate_mask,
+    model_scores,
+    ranked_pool,
+    select,
+    standardise,
+)
+from sessionrec.engine.steering import RequestEncoder
+from sessionrec.errors import ConfigError
+from sessionrec.index.base import ItemIndex
+from sessionrec.index.exact import ExactIndex
+from sessionrec.models.base import Recommender
+from sessionrec.models.embedding import as_embedding_model
+from sessionrec.text.base import TextEncoder
+from sessionrec.text.registry import load_encoder
+from sessionrec.text.template import ItemTextTemplate
+
+
+class Engine:
+    """Slates for live sessions from a trained model with an embedding space.
+
+    Safe to share between threads: requests read one immutable `CatalogueSnapshot`;
+    `upsert_item` builds the next snapshot under a lock and swaps it in.
+    """
+
+    def __init__(
+        self,
+        model: Recommender,
+        catalogue: Catalogue | None = None,
+        encoder: TextEncoder | None = None,
+        artifact: Path | None = None,
+        training_types: Mapping[str, int] | None = None,
+        max_interests: int = MAX_INTERESTS,
+        index: type[ItemIndex] = ExactIndex,
+    ) -> None:
+        """`model` must implement `EmbeddingModel` (a ConfigError names what it lacks);
+        `index` is the kind of index item vectors are searched through."""
+        if not 1 <= max_interests <= MAX_INTERESTS:
+            raise ConfigError(f"max_interests must be from 1 to {MAX_INTERESTS}")
+        self.max_interests = max_interests
+        self._model = as_embedding_model(model)
+        self._type_codes = training_type_codes(training_types)
+        arrays = self._model.item_arrays()
+        table = ItemTable.build(arrays.vocab.ids, catalogue)
+        self._snapshot = CatalogueSnapshot.build(arrays, table, index)
+        # A model may set up its serving path on first use (the transformer traces its
+        # session encoder); reading one full-length session now keeps that cost out of the
+        # first request.
+        length = min(self._model.max_length, len(arrays))
+        self._model.session_states(arrays, np.arange(length), np.zeros(length, np.int64))
+        spec = self._model.text_encoder
+        self._requests = RequestEncoder(
+            lambda: encoder if encoder is not None else load_encoder(spec)
+        )
+        self._template = ItemTextTemplate(self._model.text_template, allow_id_fallback=True)
+        self._artifact = artifact
+        self._upsert_lock = threading.Lock()
+        self._mixtures = MixtureCache()
+
+    @classmethod
+    def from_artifact(
+        cls,
+        folder: str | Path,
+        encoder: TextEncoder | None = None,
+        max_interests: int = MAX_INTERESTS,
+        index: type[ItemIndex] = ExactIndex,
+    ) -> Engine:
+        """The engine over an artifact written by `sessionrec train` (checked file by file).
+
+        `max_interests` 1 keeps every session one interest (a slate that is never split).
+        """
+        path = Path(folder)
+        manifest = read_manifest(path)
+        model = load_artifact(path)
+        items = read_catalogue(path / CATALOGUE_FILE) if (path / CATALOGUE_FILE).is_file() else None
+        types = manifest_training_types(manifest)
+        return cls(model, items, encoder, path, types, max_interests, index)
+
+    @property
+    def _has_text(self) -> bool:
+        return self._model.text_dimension > 0
+
+    # -- catalogue --------------------------------------------------------------------------
+
+    @property
+    def n_items(self) -> int:
+        return len(self._snapshot.arrays)
+
+    @property
+    def artifact(self) -> Path:
+        """The folder the engine was loaded from."""
+        if self._artifact is None:
+            raise ConfigError("this engine was built from a model in memory, not an artifact")
+        return self._artifact
+
+    def has_item(self, item_id: str) -> bool:
+        return item_id in self._snapshot.arrays.vocab
+
+    def item(self, item_id: str) -> ItemInfo | None:
+        snapshot = self._snapshot
+        row = snapshot.table.index.get(item_id)
+        return None if row is None else snapshot.table.infos[row]
+
+    def popular(self, limit: int = 20) -> list[ItemInfo]:
+        """The items most frequent in training, most frequent first."""
+        return popular(self._snapshot, limit)
+
+    def lookalikes(self, item_id: str, min_cosine: float) -> list[str]:
+        """Items whose text is at least `min_cosine` close to this one's (itself excluded),
+        closest first; what a dislike pushes down and a like pulls up."""
+        return lookalikes(self._snapshot, item_id, min_cosine)
+
+    def search(self, text: str, limit: int = 20) -> list[ItemInfo]:
+        """Items whose title contains `text` (most popular first), then those whose text is
+        closest to it in language-model space."""
+        encode = self._request_vector if self._has_text else None
+        return search(self._snapshot, text, limit, encode)
+
+    def upsert_item(
+        self,
+        item_id: str,
+        title: str,
+        text: str | None = None,
+        categories: Sequence[str] = (),
+        attributes: Mapping[str, str] | None = None,
+    ) -> None:
+        """Add an item (or replace one's text): recommendable from the next request on,
+        through its text vector, as the model scores any item it never trained on."""
+        info = new_item_info(item_id, title, text, categories, attributes)
+        if not self._has_text:
+            raise ConfigError(
+                "this model was trained without item text, so it cannot score new items; "
+                "retrain with text (the default) to add items at run time"
+            )
+        vectors = self._text_vectors(info)
+        with self._upsert_lock:
+            snapshot = self._snapshot
+            arrays = self._model.add_items(snapshot.arrays, [info.item_id], vectors)
+            self._snapshot = snapshot.changed(arrays, snapshot.table.with_item(info))
+        self._mixtures.clear()  # an edited item's vector may have moved
+
+    def _text_vectors(self, info: ItemInfo) -> np.ndarray:
+        """(1, D): the item's text as the model's training template wrote it, encoded."""
+        title = str(info.title)  # never None: `new_item_info` requires one
+        row = make_catalogue(
+            [info.item_id],
+            [title],
+            [info.text or ""],
+            [list(info.categories)],
+            [dict(info.attributes)],
+        )
+        item_text = self._template.build(row)[0] or title
+        encoder = self._requests.encoder
+        vectors = encoder.encode([item_text])
+        if vectors.shape[1] != self._model.text_dimension:
+            raise ConfigError(
+                f"text encoder {encoder.name} gives {vectors.shape[1]}-dimensional vectors, "
+                f"the model reads {self._model.text_dimension}"
+            )
+        return vectors
+
+    @property
+    def vocabulary_ids(self) -> list[str]:
+        """Item ids in the order of `scores`."""
+        return self._snapshot.arrays.vocab.ids
+
+    # -- recommending -----------------------------------------------------------------------
+
+    def recommend(
+        self,
+        query: Query,
+        item_stats: Mapping[str, tuple[int, int]] | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> Slate:
+        """The slate for `query`; `item_stats` (item → positives, negatives) feed exploration."""
+        snapshot = self._snapshot
+        session = read_session(query.events, snapshot.arrays.vocab)
+        interests = self._interests(snapshot, session)
+        ranking = self._rank(snapshot, query, session, interests, exact=False, depth=query.k)
+        k_explore = explore_slots(query.explore, query.k)
+        picks = select(ranking, interests, query.k - k_explore)
+        if k_explore:
+            vocab = snapshot.arrays.vocab
+            picks += exploration_picks(
+                ranking, vocab, picks.rows, query.k, k_explore, item_stats, rng
+            )
+        return _slate(snapshot, query, session, interests, ranking, picks, item_stats)
+
+    def scores(self, query: Query) -> np.ndarray:
+        """Final scores of every item in vocabulary order (-inf: excluded), as one interest.
+
+        For evaluation and benchmarks: ranks far below any slate become visible.
+        """
+        snapshot = self._snapshot
+        session = read_session(query.events, snapshot.arrays.vocab)
+        ranking = self._rank(snapshot, query, session, NO_INTERESTS, exact=True)
+        out = np.full(len(snapshot.arrays), -np.inf)
+        out[ranking.pool] = ranking.scores[:, 0]
+        return out
+
+    def _interests(self, snapshot: CatalogueSnapshot, session: ResolvedSession) -> SessionInterests:
+        return session_interests(
+            snapshot, session, self._model.max_length, self.max_interests, self._mixtures
+        )
+
+    def _rank(
+        self,
+        snapshot: CatalogueSnapshot,
+        query: Query,
+        session: ResolvedSession,
+        interests: SessionInterests,
+        exact: bool,
+        depth: int = 1,
+    ) -> Ranking:
+        """Steps 3 to 6: final scores of a candidate pool, exact for the best `depth` of
+        each interest (`exact`: every allowed item is in the pool)."""
+        arrays = snapshot.arrays
+        mask = candidate_mask(arrays.vocab, snapshot.table, query, session)
+        request = None if query.text is None else self._request_vector(query.text)
+        types = self._type_codes[session.types]
+        scored = model_scores(self._model, arrays, session, interests, types, request)
+        scale = standardise(scored.base, snapshot.scale_rows)
+        terms = adjustments(arrays, session, query.impressions, request, snapshot.scale_rows)
+        return ranked_pool(scored, scale, mask, terms, snapshot.item_index, exact, depth)
+
+    def _request_vector(self, text: str) -> np.ndarray:
+        """The unit language-model vector of a typed request (or search text)."""
+        if not self._has_text:
+            raise ConfigError(
+                "this model was trained without item text, so it cannot read requests"
+            )
+        return self._requests.encode_one(text, self._model.text_dimension)
+
+
+def _slate(
+    snapshot: CatalogueSnapshot,
+    query: Query,
+    session: ResolvedSession,
+    interests: SessionInterests,
+    ranking: Ranking,
+    picks: Picks,
+    item_stats: Mapping[str, tuple[int, int]] | None,
+) -> Slate:
+    """The picked rows as the caller sees them: ids, titles, rounded scores, reasons."""
+    rows = np.asarray(picks.rows, dtype=np.int64)
+    ids = snapshot.arrays.vocab.decode_list(picks.rows)
+    if query.explain:
+        request_cosines = None
+        if ranking.request is not None:
+            request_cosines = snapshot.arrays.text[rows] @ ranking.request
+        context = SlateContext(
+            snapshot.table,
+            snapshot.arrays.similarity,
+            session,
+            interests.reported,
+            query.text,
+            request_cosines,
+            ranking.request_reference,
+        )
+        known = item_stats or {}
+        stats = [known.get(i) for i in ids]
+        reasons = slate_reasons(context, rows, picks.interests, picks.explored, stats)
+    else:
+        reasons = [()] * len(rows)
+    items = tuple(
+        SlateItem(
+            item_id=item_id,
+            score=round(float(score), 6),
+            title=snapshot.table.infos[row].title,
+            reasons=why,
+            interest=interest,
+        )
+        for item_id, row, score, why, interest in zip(
+            ids, picks.rows, picks.scores, reasons, picks.interests, strict=True
+        )
+    )
+    return Slate(items, interests.reported, session.unknown)

@@ -1,0 +1,40 @@
+"""The index protocol: what the engine searches item vectors through.
+
+Built once from a matrix of item vectors, grown or updated by making a new index (readers
+of the old one never see a half update), searched for the top k rows of one query by dot
+product, with a mask of the rows that may be returned. `ExactIndex` is the first
+implementation; an approximate one (FAISS) implements the same four members and the
+engine does not change.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, Self, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class ItemIndex(Protocol):
+    """Item vectors searched by dot product; immutable once built."""
+
+    @classmethod
+    def build(cls, vectors: np.ndarray) -> Self:
+        """An index over the rows of an (n, dimension) matrix."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def search(
+        self, query: np.ndarray, k: int, mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The k best rows for one query and their scores, best first; rows where `mask`
+        is false never come back; equal scores go to the lower row (exact indexes)."""
+        ...
+
+    def with_rows(self, vectors: np.ndarray, rows: np.ndarray | None = None) -> Self:
+        """A new index with `rows` replaced by `vectors`, or `vectors` appended when None."""
+        ...

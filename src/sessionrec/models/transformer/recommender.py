@@ -1,0 +1,231 @@
+"""`SessionTransformer`: the network fitted, scored and saved as a `Recommender`.
+
+Fitting trains the network with early stopping on validation cases (and, with `refit`,
+again on training + validation events), then chooses the boost of items never trained
+on (`models.exposure`). Scoring and the embedding space live in `space.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Self
+
+import numpy as np
+import torch
+
+from sessionrec.data.schema import ITEM_ID, Catalogue, Interactions
+from sessionrec.data.vocab import Vocabulary
+from sessionrec.errors import ConfigError
+from sessionrec.models.base import Recommender, SessionBatch
+from sessionrec.models.exposure import PROBE_SHARE, BoostSearch, choose_probes
+from sessionrec.models.neural import load_module_arrays, module_arrays
+from sessionrec.models.sequences import (
+    split_sequences,
+    training_windows,
+    validation_score,
+    validation_split,
+    with_validation,
+)
+from sessionrec.models.transformer.net import (
+    CausalTransformer,
+    ItemEncoder,
+    TransformerConfig,
+    current_name,
+)
+from sessionrec.models.transformer.space import EmbeddingSpace, SessionEncoder
+from sessionrec.text.features import item_text_vectors
+from sessionrec.train.trainer import Trainer, TrainResult
+
+MAX_BOOST_CASES = 5000
+"""Validation cases (a seeded sample) the new-item boost is chosen on."""
+
+
+class SessionTransformer(EmbeddingSpace, Recommender):
+    """The core model: a causal transformer over text-fused item vectors."""
+
+    name = "transformer"
+    config_class = TransformerConfig
+    config: TransformerConfig
+
+    def __init__(
+        self,
+        config: TransformerConfig | None = None,
+        text_vectors: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        super().__init__(config)
+        self.text_vectors = text_vectors
+        self.net: CausalTransformer | None = None
+        self.training_result = TrainResult()
+        self._session_encoder = SessionEncoder()
+
+    # -- fitting ------------------------------------------------------------------------
+
+    def _item_text(self) -> torch.Tensor | None:
+        if not self.config.use_text or not self.text_vectors:
+            return None
+        dim = len(next(iter(self.text_vectors.values())))
+        table = np.zeros((len(self.vocab), dim), dtype=np.float32)
+        for index, item in enumerate(self.vocab.ids):
+            vector = self.text_vectors.get(item)
+            if vector is not None:
+                table[index] = vector
+        return torch.from_numpy(table)
+
+    def fit(
+        self,
+        train: Interactions,
+        catalogue: Catalogue | None = None,
+        valid: Interactions | None = None,
+    ) -> Self:
+        cfg = self.config
+        if self.text_vectors is None and cfg.use_text and catalogue is not None:
+            self.text_vectors = item_text_vectors(
+                catalogue, cfg.text_encoder, cfg.text_template, show_progress=cfg.progress
+            )
+        extra = list(self.text_vectors) if self.text_vectors and cfg.use_text else []
+        refit_items = valid.item_ids() if valid is not None and cfg.refit else []
+        self.vocab = Vocabulary(train.item_ids() + refit_items + extra)
+        fit_data, valid_batch, valid_targets = validation_split(
+            train, valid, self.vocab, cfg.validation_share
+        )
+
+        def validate() -> float:
+            return validation_score(self, valid_batch, valid_targets)
+
+        net = self.net = self._new_net(fit_data)
+        self.training_result = Trainer(cfg.train_options()).fit(
+            net, self._epoch_losses(net, fit_data), validate, "transformer", net.generator
+        )
+        self._choose_new_item_boost(valid_batch, valid_targets)
+        if cfg.refit and self.training_result.best_epoch > 0:
+            # Early stopping has chosen how long to train; the events it held out are
+            # not test data, so the final model learns from them too.
+            everything = with_validation(train, valid)
+            net = self.net = self._new_net(everything)
+            options = replace(cfg.train_options(), epochs=self.training_result.best_epoch)
+            refit = Trainer(options).fit(
+                net,
+                self._epoch_losses(net, everything),
+                None,
+                "transformer, refit",
+                net.generator,
+            )
+            self.training_result.seconds += refit.seconds
+            self.training_result.peak_memory_mb = refit.peak_memory_mb
+        return self
+
+    def _choose_new_item_boost(self, batch: SessionBatch, targets: np.ndarray) -> None:
+        """Set the boost of items never trained on from the probes' validation hit rate."""
+        net = self._fitted_net()
+        probes = net.items.probes.numpy()
+        if not probes.any() or len(targets) == 0:
+            return
+        search = BoostSearch(probes, net.items.trained.numpy())
+        chosen = np.random.default_rng(self.config.seed).permutation(len(targets))
+        chosen = np.sort(chosen[:MAX_BOOST_CASES])
+        item_vectors, text_parts = self._item_tables()
+        assert text_parts is not None  # probes exist only with text
+        for start in range(0, len(chosen), 512):
+            rows = chosen[start : start + 512]
+            types = None if batch.event_types is None else [batch.event_types[r] for r in rows]
+            sessions = SessionBatch([batch.items[r] for r in rows], types)
+            histories = [sessions.known(i) for i in range(len(sessions))]
+            full, text = self._head_scores(
+                self.session_vectors(sessions), item_vectors, text_parts, histories
+            )
+            assert text is not None
+            search.add(full, text, targets[rows])
+        net.items.new_item_boost.fill_(search.smallest_boost(self.config.new_item_exposure))
+
+    def _new_net(self, data: Interactions) -> CausalTransformer:
+        """A freshly initialised network for items as they occur in `data`, with its own
+        generator seeded from the config (initialisation, then every draw in training)."""
+        cfg = self.config
+        generator = torch.Generator().manual_seed(cfg.seed)
+        items = ItemEncoder(
+            len(self.vocab),
+            cfg.embedding_size,
+            self._item_text(),
+            cfg.use_ids,
+            cfg.dropout,
+            generator,
+        )
+        trained = np.zeros(len(self.vocab), dtype=bool)
+        trained[self.vocab.lookup(data.item_ids())] = True
+        items.trained.copy_(torch.from_numpy(trained))
+        items.log_q.copy_(torch.from_numpy(negative_log_probabilities(data, self.vocab)))
+        if cfg.text_head > 0 and cfg.new_item_exposure > 0 and cfg.use_ids and items.adapter:
+            has_text = (items.text != 0).any(dim=1).numpy()
+            probes = choose_probes(trained & has_text, PROBE_SHARE, cfg.seed)
+            items.probes.copy_(torch.from_numpy(probes))
+        return CausalTransformer(cfg, items, generator)
+
+    def _epoch_losses(
+        self, net: CausalTransformer, data: Interactions
+    ) -> Callable[[np.random.Generator], Iterator[torch.Tensor]]:
+        """One epoch over `data`'s training windows in shuffled mini-batches."""
+        cfg = self.config
+        seqs, types = split_sequences(data, self.vocab)
+        fixed = training_windows(seqs, types, cfg.max_length, cfg.window_stride)
+
+        def losses(rng: np.random.Generator) -> Iterator[torch.Tensor]:
+            inputs, input_types, targets = (
+                training_windows(seqs, types, cfg.max_length, cfg.window_stride, rng)
+                if cfg.random_windows
+                else fixed
+            )
+            order = rng.permutation(len(inputs))
+            for start in range(0, len(order), cfg.batch_size):
+                rows = order[start : start + cfg.batch_size]
+                _, loss = net(
+                    torch.from_numpy(inputs[rows]),
+                    torch.from_numpy(input_types[rows]),
+                    torch.from_numpy(targets[rows]),
+                )
+                assert loss is not None
+                yield loss
+
+        return losses
+
+    # -- scoring (the embedding space's scores, `EmbeddingSpace._scores`) -----------------
+
+    def score(self, sessions: SessionBatch) -> np.ndarray:
+        item_vectors, text_parts = self._item_tables()
+        head = self._has_text_head
+        trained = self._fitted_net().items.trained.numpy() if head else None
+        histories = [sessions.known(i) for i in range(len(sessions))]
+        return self._scores(
+            self.session_vectors(sessions),
+            item_vectors,
+            text_parts if head else None,
+            trained,
+            histories,
+        )
+
+    # -- persistence ----------------------------------------------------------------------
+
+    def _to_arrays(self) -> dict[str, np.ndarray]:
+        if self.net is None:
+            raise ConfigError("the transformer is not fitted")
+        return module_arrays(self.net)
+
+    def _from_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        cfg = self.config
+        text = arrays.get("items.text")
+        text_tensor = torch.from_numpy(text) if text is not None and text.shape[1] > 0 else None
+        generator = torch.Generator().manual_seed(cfg.seed)
+        items = ItemEncoder(
+            len(self.vocab), cfg.embedding_size, text_tensor, cfg.use_ids, cfg.dropout, generator
+        )
+        self.net = CausalTransformer(cfg, items, generator)
+        load_module_arrays(self.net, {current_name(k): v for k, v in arrays.items()})
+
+
+def negative_log_probabilities(train: Interactions, vocab: Vocabulary) -> np.ndarray:
+    """log q(item) ∝ 0.75 · log count (items never seen in training are never drawn)."""
+    indices = vocab.lookup(train.frame[ITEM_ID].to_numpy())
+    counts = np.bincount(indices[indices >= 0], minlength=len(vocab)).astype(np.float64)
+    weights = counts**0.75
+    with np.errstate(divide="ignore"):
+        return np.log(weights / weights.sum()).astype(np.float32)

@@ -1,0 +1,385 @@
+"""The contract of a session store (`sessionrec.store.SessionStore`)."""
+
+from __future__ import annotations
+
+import math
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from sessionrec.errors import ConfigError
+from sessionrec.store import SessionNotFound, SessionStore, StoredEvent
+
+UNICODE_IDS = ["Amélie (2001)", "東京物語", "🎬 popcorn", 'quote " and \\ backslash', "a:b*c?"]
+
+
+def ev(item: str, kind: str = "click", ts: float = 1.0) -> StoredEvent:
+    """A stored event, clicks at time 1 unless told otherwise."""
+    return StoredEvent(item, kind, ts)
+
+
+class SessionStoreContract(ABC):
+    """Sessions, events, impressions, outcomes, admin items, persistence and concurrency
+    tests every store passes; subclass and say how to open one.
+
+    Every test starts from an empty store. `make_store` may read `self.tmp_path` (the
+    test's temporary folder, set before it is called); stores it opens are closed after
+    the test. Where a store needs a server, start it in a fixture of the subclass (an
+    autouse fixture runs before `make_store` is called).
+    """
+
+    reopenable: ClassVar[bool] = True
+    """Whether a second `make_store()` in one test opens the same store as the first
+    (False for a store private to its handle, like SQLite in memory: the persistence
+    tests are skipped)."""
+    tmp_path: Path
+
+    @abstractmethod
+    def make_store(self) -> SessionStore:
+        """Open a handle on this test's store: empty at the first call of a test; later
+        calls in the same test open the same store again (see `reopenable`)."""
+
+    @pytest.fixture(autouse=True)
+    def _stores_of_the_test(self, tmp_path: Path) -> Iterator[None]:
+        self.tmp_path = tmp_path
+        self._opened: list[SessionStore] = []
+        yield
+        for store in self._opened:
+            store.close()
+
+    def open_store(self) -> SessionStore:
+        """`make_store()`, closed after the test."""
+        store = self.make_store()
+        self._opened.append(store)
+        return store
+
+    @pytest.fixture
+    def store(self) -> SessionStore:
+        """The test's store, open."""
+        return self.open_store()
+
+    # -- sessions and tokens -------------------------------------------------------------------
+
+    def test_create_session_gives_distinct_unguessable_ids(self, store: SessionStore) -> None:
+        ids = {store.create_session(f"hash{i}") for i in range(20)}
+        assert len(ids) == 20
+        for sid in ids:
+            assert len(sid) >= 32
+            assert all(c.isalnum() or c in "-_" for c in sid)
+
+    def test_token_hash_round_trips_and_unknown_is_none(self, store: SessionStore) -> None:
+        a = store.create_session("hash-a")
+        b = store.create_session("hash-b")
+        assert store.token_hash(a) == "hash-a"
+        assert store.token_hash(b) == "hash-b"
+        assert store.token_hash("no-such-session") is None
+        for odd in ("", "../etc/passwd", "a*", "a:b", "x" * 10_000, "sessionrec:items"):
+            assert store.token_hash(odd) is None
+
+    def test_new_session_is_empty(self, store: SessionStore) -> None:
+        sid = store.create_session("h")
+        assert store.events(sid) == []
+        assert store.impressions(sid) == {}
+
+    # -- events --------------------------------------------------------------------------------
+
+    def test_append_keeps_order_across_batches(self, store: SessionStore) -> None:
+        sid = store.create_session("h")
+        first = [ev("1", "view", 10.0), ev("2", "click", 11.5), ev("3", "cart", 12.25)]
+        second = [ev("2", "purchase", 13.0), ev("9", "dislike", 14.0)]
+        assert store.append_events(sid, first) == 3
+        assert store.append_events(sid, []) == 0
+        assert store.append_events(sid, second) == 2
+        assert store.events(sid) == first + second
+
+    def test_events_are_per_session(self, store: SessionStore) -> None:
+        a = store.create_session("h")
+        b = store.create_session("h")
+        store.append_events(a, [ev("1")])
+        store.append_events(b, [ev("2"), ev("3")])
+        store.append_events(a, [ev("4")])
+        assert [e.item_id for e in store.events(a)] == ["1", "4"]
+        assert [e.item_id for e in store.events(b)] == ["2", "3"]
+
+    def test_timestamps_and_types_are_kept_exactly(self, store: SessionStore) -> None:
+        sid = store.create_session("h")
+        events = [ev("1", "like", 1_700_000_000.123456), ev("1", "skip", 0.0), ev("2", "view", 5)]
+        store.append_events(sid, events)
+        back = store.events(sid)
+        assert [(e.item_id, e.type) for e in back] == [("1", "like"), ("1", "skip"), ("2", "view")]
+        assert [e.timestamp for e in back] == [1_700_000_000.123456, 0.0, 5.0]
+        assert all(isinstance(e.timestamp, float) for e in back)
+
+    def test_unknown_session_raises_and_writes_nothing(self, store: SessionStore) -> None:
+        with pytest.raises(SessionNotFound, match="nope"):
+            store.append_events("nope", [ev("1")])
+        with pytest.raises(SessionNotFound):
+            store.append_events("nope", [])
+        with pytest.raises(SessionNotFound):
+            store.events("nope")
+        with pytest.raises(SessionNotFound):
+            store.record_impressions("nope", ["1"])
+        with pytest.raises(SessionNotFound):
+            store.events("../../x")
+        with pytest.raises(SessionNotFound) as caught:
+            store.events("y" * 100_000)
+        assert len(str(caught.value)) < 120
+        assert store.impressions("nope") == {}
+        assert store.delete_session("nope") is False
+        assert store.token_hash("nope") is None
+
+    @pytest.mark.parametrize(
+        ("bad", "message"),
+        [
+            (StoredEvent("", "click", 1.0), "item_id"),
+            (StoredEvent("x" * 257, "click", 1.0), "item_id is longer than 256"),
+            (StoredEvent("1", "", 1.0), "type"),
+            (StoredEvent("1", "click", math.nan), "timestamp"),
+            (StoredEvent("1", "click", math.inf), "timestamp"),
+        ],
+    )
+    def test_invalid_event_rejects_the_whole_batch(
+        self, store: SessionStore, bad: StoredEvent, message: str
+    ) -> None:
+        sid = store.create_session("h")
+        with pytest.raises(ConfigError, match=f"event 1: {message}"):
+            store.append_events(sid, [ev("ok"), bad])
+        assert store.events(sid) == []
+
+    # -- deletion ------------------------------------------------------------------------------
+
+    def test_delete_removes_everything_of_the_session(self, store: SessionStore) -> None:
+        sid = store.create_session("h")
+        other = store.create_session("h2")
+        store.append_events(sid, [ev("1"), ev("2")])
+        store.record_impressions(sid, ["1", "3"])
+        store.append_events(other, [ev("7")])
+        store.record_impressions(other, ["7"])
+        store.record_outcome("1", True)
+        store.upsert_item({"item_id": "new", "title": "New"})
+
+        assert store.delete_session(sid) is True
+
+        assert store.token_hash(sid) is None
+        with pytest.raises(SessionNotFound):
+            store.events(sid)
+        assert store.impressions(sid) == {}
+        with pytest.raises(SessionNotFound):
+            store.append_events(sid, [ev("1")])
+        with pytest.raises(SessionNotFound):
+            store.record_impressions(sid, ["1"])
+        assert store.delete_session(sid) is False
+        # Other sessions and global statistics are untouched.
+        assert store.events(other) == [ev("7")]
+        assert store.impressions(other) == {"7": 1}
+        assert store.item_outcomes(["1"]) == {"1": (1, 0)}
+        assert [i["item_id"] for i in store.items()] == ["new"]
+
+    def test_delete_racing_appends_leaves_no_session(self, store: SessionStore) -> None:
+        """Appends racing a delete: once one fails, none succeeds again (no resurrection)."""
+        sid = store.create_session("h")
+        logs: list[list[str]] = [[] for _ in range(4)]
+        start = threading.Barrier(5)
+
+        def append(log: list[str]) -> None:
+            start.wait()
+            for _ in range(5000):
+                try:
+                    store.append_events(sid, [ev("1")])
+                    log.append("ok")
+                except SessionNotFound:
+                    log.append("gone")
+                    if log.count("gone") == 3:
+                        return
+
+        threads = [threading.Thread(target=append, args=(log,)) for log in logs]
+        for t in threads:
+            t.start()
+        start.wait()
+        assert store.delete_session(sid) is True
+        for t in threads:
+            t.join()
+        for log in logs:
+            assert log[-3:] == ["gone"] * 3
+            assert "ok" not in log[log.index("gone") :]
+        assert store.token_hash(sid) is None
+        with pytest.raises(SessionNotFound):
+            store.events(sid)
+
+    # -- impressions ---------------------------------------------------------------------------
+
+    def test_impressions_count_each_showing(self, store: SessionStore) -> None:
+        a = store.create_session("h")
+        b = store.create_session("h")
+        store.record_impressions(a, ["1", "2", "1"])
+        store.record_impressions(a, ["2", "3"])
+        store.record_impressions(a, [])
+        store.record_impressions(b, ["1"])
+        assert store.impressions(a) == {"1": 2, "2": 2, "3": 1}
+        assert store.impressions(b) == {"1": 1}
+
+    # -- global outcomes -----------------------------------------------------------------------
+
+    def test_outcomes_are_counted_per_item(self, store: SessionStore) -> None:
+        for positive in (True, True, False):
+            store.record_outcome("a", positive)
+        store.record_outcome("b", False)
+        assert store.item_outcomes(["a", "b", "never", "a"]) == {"a": (2, 1), "b": (0, 1)}
+        assert store.item_outcomes([]) == {}
+        assert store.item_outcomes(["never"]) == {}
+
+    @pytest.mark.parametrize("bad", ["", "z" * 257])
+    def test_outcome_for_invalid_item_id_is_rejected(self, store: SessionStore, bad: str) -> None:
+        with pytest.raises(ConfigError, match="item_id"):
+            store.record_outcome(bad, True)
+        assert store.item_outcomes([bad]) == {}
+
+    def test_outcomes_for_many_items_at_once(self, store: SessionStore) -> None:
+        ids = [str(i) for i in range(1200)]
+        for item in ids[::40]:
+            store.record_outcome(item, True)
+        got = store.item_outcomes(ids)
+        assert got == {item: (1, 0) for item in ids[::40]}
+
+    # -- admin items ---------------------------------------------------------------------------
+
+    def test_items_upsert_replace_keep_first_order(self, store: SessionStore) -> None:
+        store.upsert_item({"item_id": "a", "title": "A", "categories": ["x"]})
+        store.upsert_item({"item_id": "b", "title": "B", "attributes": {"year": "1999"}})
+        store.upsert_item({"item_id": "a", "title": "A2", "text": "new text"})
+        assert store.items() == [
+            {"item_id": "a", "title": "A2", "text": "new text"},
+            {"item_id": "b", "title": "B", "attributes": {"year": "1999"}},
+        ]
+
+    @pytest.mark.parametrize(
+        ("item", "message"),
+        [
+            ({"title": "no id"}, "item_id"),
+            ({"item_id": "", "title": "empty"}, "item_id"),
+            ({"item_id": 5, "title": "int id"}, "item_id"),
+            ({"item_id": "y" * 257}, "longer than 256"),
+            ({"item_id": "s", "tags": {1, 2}}, "JSON"),
+            ({"item_id": "n", "score": math.nan}, "JSON"),
+        ],
+    )
+    def test_invalid_item_is_rejected(
+        self, store: SessionStore, item: dict[str, object], message: str
+    ) -> None:
+        with pytest.raises(ConfigError, match=message):
+            store.upsert_item(item)
+        assert store.items() == []
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    def test_everything_persists_across_reopen(self) -> None:
+        if not self.reopenable:
+            pytest.skip("an in-memory database ends with its connection")
+        first = self.open_store()
+        sid = first.create_session("h")
+        first.append_events(sid, [ev("1", "view", 3.0), ev("2", "like", 4.0)])
+        first.record_impressions(sid, ["5", "5"])
+        first.record_outcome("2", True)
+        first.upsert_item({"item_id": "n1", "title": "One"})
+        first.upsert_item({"item_id": "n2", "title": "Two"})
+        first.upsert_item({"item_id": "n1", "title": "One again"})
+        first.close()
+
+        second = self.open_store()
+        assert second.token_hash(sid) == "h"
+        assert second.events(sid) == [ev("1", "view", 3.0), ev("2", "like", 4.0)]
+        assert second.impressions(sid) == {"5": 2}
+        assert second.item_outcomes(["2"]) == {"2": (1, 0)}
+        assert second.items() == [
+            {"item_id": "n1", "title": "One again"},
+            {"item_id": "n2", "title": "Two"},
+        ]
+        second.append_events(sid, [ev("3")])
+        assert [e.item_id for e in second.events(sid)] == ["1", "2", "3"]
+
+    def test_two_open_stores_see_each_others_writes(self) -> None:
+        if not self.reopenable:
+            pytest.skip("each in-memory database is private to its store")
+        a, b = self.open_store(), self.open_store()
+        sid = a.create_session("h")
+        b.append_events(sid, [ev("1")])
+        a.append_events(sid, [ev("2")])
+        assert [e.item_id for e in b.events(sid)] == ["1", "2"]
+        assert b.delete_session(sid) is True
+        assert a.token_hash(sid) is None
+
+    # -- concurrency ---------------------------------------------------------------------------
+
+    def test_concurrent_appends_lose_nothing_and_keep_batches_whole(
+        self, store: SessionStore
+    ) -> None:
+        sid = store.create_session("h")
+        n_threads, n_batches, batch = 6, 20, 4
+        errors: list[BaseException] = []
+        start = threading.Barrier(n_threads)
+
+        def worker(t: int) -> None:
+            try:
+                start.wait()
+                for b in range(n_batches):
+                    events = [ev(f"{t}-{b}-{j}", "click", float(j)) for j in range(batch)]
+                    assert store.append_events(sid, events) == batch
+                    store.record_impressions(sid, [f"t{t}"])
+            except BaseException as exc:  # surfaced in the main thread below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(t,)) for t in range(n_threads)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert errors == []
+
+        ids = [e.item_id for e in store.events(sid)]
+        assert len(ids) == n_threads * n_batches * batch
+        assert len(set(ids)) == len(ids)
+        # Every batch is contiguous and in order, and each thread's batches keep their order.
+        seen_batches: dict[str, list[int]] = {}
+        for pos in range(0, len(ids), batch):
+            chunk = ids[pos : pos + batch]
+            t, b, _ = chunk[0].split("-")
+            assert chunk == [f"{t}-{b}-{j}" for j in range(batch)]
+            seen_batches.setdefault(t, []).append(int(b))
+        assert all(order == list(range(n_batches)) for order in seen_batches.values())
+        assert store.impressions(sid) == {f"t{t}": n_batches for t in range(n_threads)}
+
+    def test_concurrent_outcomes_are_all_counted(self, store: SessionStore) -> None:
+        def worker() -> None:
+            for i in range(25):
+                store.record_outcome("hot", i % 5 != 0)
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert store.item_outcomes(["hot"]) == {"hot": (80, 20)}
+
+    # -- unicode -------------------------------------------------------------------------------
+
+    def test_unicode_ids_round_trip(self, store: SessionStore) -> None:
+        sid = store.create_session("h")
+        store.append_events(sid, [ev(i, "view", float(n)) for n, i in enumerate(UNICODE_IDS)])
+        store.record_impressions(sid, UNICODE_IDS)
+        for i in UNICODE_IDS:
+            store.record_outcome(i, True)
+            store.upsert_item({"item_id": i, "title": f"Titel „{i}“"})
+        assert [e.item_id for e in store.events(sid)] == UNICODE_IDS
+        assert store.impressions(sid) == dict.fromkeys(UNICODE_IDS, 1)
+        assert store.item_outcomes(UNICODE_IDS) == dict.fromkeys(UNICODE_IDS, (1, 0))
+        assert [it["item_id"] for it in store.items()] == UNICODE_IDS
+        assert store.items()[1]["title"] == "Titel „東京物語“"
+
+    # -- health --------------------------------------------------------------------------------
+
+    def test_ping_answers(self, store: SessionStore) -> None:
+        assert store.ping() is True
