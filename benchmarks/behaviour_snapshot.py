@@ -26,14 +26,13 @@ import pandas as pd
 
 from sessionrec.artifact import save_artifact
 from sessionrec.data.schema import Catalogue, Interactions, make_catalogue, normalise_events
+from sessionrec.engine import Engine, Filters, Query, SessionEvent
 from sessionrec.eval.protocols import prepare_leave_one_out
 from sessionrec.eval.runner import fit_and_evaluate
 from sessionrec.models.base import SessionBatch
 from sessionrec.models.registry import MODELS
 from sessionrec.text.base import TextEncoder
 from sessionrec.text.template import ItemTextTemplate
-
-from sessionrec.engine import Engine, Filters, Query, SessionEvent
 
 DIMENSION = 32
 GENRES = {
