@@ -231,19 +231,23 @@ class EmbeddingSpace:
         """(B, n) float64 scores by the full head (with the repeat offsets) and, given the
         text parts, by the text head (without: the items it must score are new)."""
         # A session with no known item has a zero vector and no repeats: all scores 0.
-        full = queries @ item_vectors.T  # (B, n): one matrix product for the whole batch
+        # (B, n): one matrix product for the whole batch, in float64 from here on.
+        full = (queries @ item_vectors.T).astype(np.float64)
         bias = self.repeat_bias()
-        if bias is None:
-            full = full.astype(np.float64)
-        else:
+        if bias is not None:
             known = [np.asarray(h, dtype=np.int64) for h in histories]
             window = left_pad(
                 [h[h != UNKNOWN_INDEX] for h in known], self.config.max_length, UNKNOWN_INDEX
             )
             rows, columns, values = repeat_offsets(window, bias)
-            offsets = np.zeros(full.shape)
-            np.add.at(offsets, (rows, columns), values)  # an item may occur repeatedly
-            full = full + offsets
+            # An item may occur repeatedly: its offsets are summed first (in the order a
+            # dense array of offsets would add them), then added to its score once. The
+            # same numbers as adding a (B, n) array of offsets, without building one.
+            n = full.shape[1]
+            cells, cell_of = np.unique(rows * n + columns, return_inverse=True)
+            sums = np.zeros(len(cells))
+            np.add.at(sums, cell_of, values)
+            full[cells // n, cells % n] += sums  # cells are distinct: one add each
         if text_parts is None:
             return full, None
         return full, (queries @ text_parts.T).astype(np.float64)
