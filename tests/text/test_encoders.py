@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -173,3 +175,21 @@ def test_max_length_truncates_long_texts(minilm: TextEncoder) -> None:
     truncated, full = short.encode([long_text])[0], minilm.encode([long_text])[0]
     assert float(truncated @ full) < 0.99
     np.testing.assert_allclose(np.linalg.norm(truncated), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["st", "hf"])
+def test_loading_writes_no_bar_into_a_log(kind: str) -> None:
+    """Off a terminal (a server's log) no model-loading bar is drawn, and afterwards the
+    library's own bar setting is what it was."""
+    code = (
+        "import sys; from transformers.utils import logging as hf;"
+        "from sessionrec.text.registry import bundled_model_folder, load_encoder;"
+        f"load_encoder('{kind}:' + str(bundled_model_folder()), device='cpu');"
+        "sys.exit(0 if hf.is_progress_bar_enabled() else 3)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Loading weights" not in done.stderr
+    assert "%|" not in done.stderr

@@ -9,8 +9,10 @@ the cache, the model and the engine can rely on the same output from any encoder
 from __future__ import annotations
 
 import hashlib
+import sys
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,7 @@ __all__ = [
     "DEFAULT_BATCH_SIZE",
     "TextEncoder",
     "is_local_model",
+    "loading_bars_on_terminals_only",
     "model_id",
     "model_not_found_offline",
     "normalise_rows",
@@ -84,6 +87,25 @@ def model_not_found_offline(kind: str, name_or_path: str, cause: BaseException) 
         f"(config.json, weights, tokenizer), e.g. '{kind}:/path/to/model', or leave the "
         f"encoder unset to use the bundled all-MiniLM-L6-v2. Cause: {reason}"
     )
+
+
+@contextmanager
+def loading_bars_on_terminals_only() -> Iterator[None]:
+    """Inside: Hugging Face's model-loading bars show only when stderr is a terminal.
+
+    They redraw with carriage returns, which on a terminal is a bar and in a log file (a
+    server's, a CI run's) a line of bar frames among the log lines.
+    """
+    from transformers.utils import logging as hf_logging
+
+    if sys.stderr.isatty() or not hf_logging.is_progress_bar_enabled():
+        yield
+        return
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 class TextEncoder(ABC):

@@ -14,7 +14,12 @@ from typing import Any
 import numpy as np
 
 from sessionrec.errors import ConfigError
-from sessionrec.text.base import LoadedModelEncoder, model_id, model_not_found_offline
+from sessionrec.text.base import (
+    LoadedModelEncoder,
+    loading_bars_on_terminals_only,
+    model_id,
+    model_not_found_offline,
+)
 
 __all__ = ["DEFAULT_MAX_LENGTH", "HuggingFaceEncoder"]
 
@@ -51,8 +56,9 @@ class HuggingFaceEncoder(LoadedModelEncoder):
         self._device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         try:
             # local_files_only: a folder or the local hub cache, never a download.
-            self._tokenizer: Any = AutoTokenizer.from_pretrained(model, local_files_only=True)
-            self._model: Any = AutoModel.from_pretrained(model, local_files_only=True)
+            with loading_bars_on_terminals_only():
+                self._tokenizer: Any = AutoTokenizer.from_pretrained(model, local_files_only=True)
+                self._model: Any = AutoModel.from_pretrained(model, local_files_only=True)
         except Exception as exc:
             raise model_not_found_offline("hf", model, exc) from exc
         self._model.to(self._device).eval()

@@ -13,7 +13,12 @@ from typing import Any
 import numpy as np
 
 from sessionrec.errors import ConfigError
-from sessionrec.text.base import LoadedModelEncoder, model_id, model_not_found_offline
+from sessionrec.text.base import (
+    LoadedModelEncoder,
+    loading_bars_on_terminals_only,
+    model_id,
+    model_not_found_offline,
+)
 
 __all__ = ["SentenceTransformerEncoder"]
 
@@ -45,7 +50,8 @@ class SentenceTransformerEncoder(LoadedModelEncoder):
             ) from exc
         try:
             # local_files_only: a folder or the local hub cache, never a download.
-            self._model: Any = SentenceTransformer(model, device=device, local_files_only=True)
+            with loading_bars_on_terminals_only():
+                self._model: Any = SentenceTransformer(model, device=device, local_files_only=True)
         except Exception as exc:
             raise model_not_found_offline("st", model, exc) from exc
         if max_length is not None:
