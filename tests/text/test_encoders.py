@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from sessionrec.errors import ConfigError
+from sessionrec.testing import BAG_OF_WORDS_DIMENSION, BagOfWordsEncoder
 from sessionrec.text.base import TextEncoder
 from sessionrec.text.cache import EmbeddingCache
 from sessionrec.text.huggingface import HuggingFaceEncoder
@@ -193,3 +194,15 @@ def test_loading_writes_no_bar_into_a_log(kind: str) -> None:
     assert done.returncode == 0, done.stderr
     assert "Loading weights" not in done.stderr
     assert "%|" not in done.stderr
+
+
+def test_the_encoding_bar_stays_out_of_logs_and_results(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Off a terminal the bar draws nothing: not on stdout (the CLI's results), not as a
+    stray blank line in a log."""
+    vectors = BagOfWordsEncoder().encode(["a comedy", "a thriller"] * 40, show_progress=True)
+    assert vectors.shape == (80, BAG_OF_WORDS_DIMENSION)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == ""

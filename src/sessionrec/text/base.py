@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from sessionrec.errors import ConfigError
@@ -153,7 +154,11 @@ class TextEncoder(ABC):
             MofNCompleteColumn(),
             TimeRemainingColumn(),
         )
-        with Progress(*columns, transient=True, disable=not show_progress) as progress:
+        # On stderr beside the log lines, and only on a terminal: in a log file a bar is
+        # noise (and rich leaves a blank line where it was).
+        console = Console(stderr=True)
+        disable = not show_progress or not console.is_terminal
+        with Progress(*columns, console=console, transient=True, disable=disable) as progress:
             task = progress.add_task(f"encoding with {self.name}", total=len(items))
             for start in range(0, len(items), batch_size):
                 index = order[start : start + batch_size]
