@@ -78,6 +78,26 @@ def test_evaluate_next_item_prints_a_table_and_writes_the_json_contract(
     assert report["results"]["sr"]["HR@10"] == 1.0
 
 
+def test_exclude_seen_is_recorded_and_named_in_the_table(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    train, test = files
+    reports = {}
+    for flag in ([], ["--exclude-seen"]):
+        out = tmp_path / f"results{len(flag)}.json"
+        code, stdout, stderr = invoke(
+            "evaluate", "--train", str(train), "--test", str(test),
+            "--protocol", "next-item", "--models", "pop", "--json", str(out), *flag,
+        )  # fmt: skip
+        assert code == 0, stdout + stderr
+        assert ("history items excluded" in stdout) == bool(flag)
+        reports[bool(flag)] = json.loads(out.read_text())
+    assert reports[False]["exclude_seen"] is False
+    assert reports[True]["exclude_seen"] is True
+    # Popularity ranks the session's own items among the first: excluding them helps it.
+    assert reports[True]["results"]["pop"]["HR@10"] >= reports[False]["results"]["pop"]["HR@10"]
+
+
 def test_evaluate_leave_one_out_on_one_file(tmp_path: Path) -> None:
     data = tmp_path / "log.csv"
     rows = ["user_id,item_id,timestamp"]

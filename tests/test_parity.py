@@ -22,6 +22,9 @@ RSC15_ANCHORS = {
     "vsknn": {"HR@10": 0.5993, "HR@20": 0.6668, "MRR@20": 0.3636},
 }
 ML100K_POP_ANCHORS = {"HR@10": 0.0498, "NDCG@10": 0.0220, "HR@20": 0.0795}
+ML100K_POP_EXCLUDED_ANCHORS = {"HR@10": 0.0838, "NDCG@10": 0.0432, "HR@20": 0.1262}
+"""Popularity with every history item removed from the ranking (the whole history, not
+only the last 50 the models read)."""
 
 
 def test_rsc15_next_item_matches_session_rec(shared_data: Path) -> None:
@@ -42,9 +45,18 @@ def test_rsc15_next_item_matches_session_rec(shared_data: Path) -> None:
             assert got == pytest.approx(expected, rel=0.02), (model, metric, got)
 
 
-def test_ml100k_leave_one_out_pop_matches_the_reference(shared_data: Path) -> None:
+@pytest.mark.parametrize(
+    ("exclude_seen", "anchors"),
+    [(False, ML100K_POP_ANCHORS), (True, ML100K_POP_EXCLUDED_ANCHORS)],
+    ids=["history-ranked", "history-excluded"],
+)
+def test_ml100k_leave_one_out_pop_matches_the_reference(
+    shared_data: Path, exclude_seen: bool, anchors: dict[str, float]
+) -> None:
     prepared = prepare(ProtocolName.LEAVE_ONE_OUT, DataOptions(data=shared_data / "ml-100k"))
     assert prepared.stats["test_cases"] == 943
-    metrics = run(prepared, ["pop"]).results["pop"].metrics
-    for metric, expected in ML100K_POP_ANCHORS.items():
+    report = run(prepared, ["pop"], exclude_seen=exclude_seen)
+    assert report.to_dict()["exclude_seen"] is exclude_seen
+    metrics = report.results["pop"].metrics
+    for metric, expected in anchors.items():
         assert metrics[metric] == pytest.approx(expected, rel=0.02), (metric, metrics[metric])

@@ -158,6 +158,7 @@ def evaluate_and_show(
     cold_items: float = 0.0,
     seed: int = 0,
     model_settings: Sequence[Setting] = (),
+    exclude_seen: bool = False,
 ) -> None:
     """Run the models with progress bars, print the table, write the JSON if asked."""
     from sessionrec.eval.experiment import run
@@ -172,6 +173,7 @@ def evaluate_and_show(
             cold_items=cold_items,
             seed=seed,
             model_settings=model_settings,
+            exclude_seen=exclude_seen,
         )
     show(report, json_path)
 
@@ -281,6 +283,14 @@ def evaluate(
         typer.Option(help="Share of items removed from training, reported apart (0 = off)."),
     ] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed for the cold-item draw.")] = 0,
+    exclude_seen: Annotated[
+        bool,
+        typer.Option(
+            "--exclude-seen",
+            help="Remove every item before a target (the whole history) from every "
+            "model's ranking; a target already seen counts as a miss.",
+        ),
+    ] = False,
     json_out: JsonOption = None,
     set_options: SetOption = None,
 ) -> None:
@@ -309,7 +319,14 @@ def evaluate(
         )
         check_settings(names, model_settings)
         evaluate_and_show(
-            prepare(chosen, options), names, tie_policy, json_out, cold_items, seed, model_settings
+            prepare(chosen, options),
+            names,
+            tie_policy,
+            json_out,
+            cold_items,
+            seed,
+            model_settings,
+            exclude_seen,
         )
 
 

@@ -12,7 +12,8 @@ from sessionrec.eval.protocols import (
     prepare_leave_one_out,
     prepare_next_item,
 )
-from sessionrec.eval.runner import evaluate_model, fit_and_evaluate
+from sessionrec.eval.runner import evaluate_model, fit_and_evaluate, without_seen
+from sessionrec.metrics import TiePolicy
 from sessionrec.models.base import SessionBatch
 from sessionrec.models.pop import Pop
 from sessionrec.testing import interactions
@@ -117,3 +118,45 @@ def test_cold_items_leave_training_entirely_and_are_reported_apart() -> None:
 def test_cold_share_must_be_a_proper_fraction() -> None:
     with pytest.raises(ConfigError, match="between 0 and 1"):
         hold_out_cold_items(prepare_leave_one_out(loo_log()), 1.0, seed=0)
+
+
+def test_exclusion_reaches_the_whole_history_not_only_what_models_read() -> None:
+    """u1 rated i0..i59: its test prefix is cut to the last 50, but all 59 items before
+    the target are what --exclude-seen removes."""
+    prepared = prepare_leave_one_out(loo_log())
+    cases = prepared.test_cases
+    first = list(prepared.test_cases.targets).index(cases.vocab.index("i59"))
+    assert len(cases.prefixes[first]) == 50
+    seen = cases.seen(cases.vocab, first, first + 1)[0]
+    assert sorted(cases.vocab.decode(seen)) == sorted(f"i{k}" for k in range(59))
+
+
+def test_exclusion_ranks_the_target_above_history_items() -> None:
+    """Pop ranks the session's own, more popular items first; excluded, the target is first."""
+    train = sessions({"t1": ["a", "b", "c"], "t2": ["a", "b"], "t3": ["a", "b"]})
+    prepared = prepare_next_item(train, sessions({"x": ["a", "b", "c"]}, 100))
+    model = Pop().fit(prepared.train)
+    ranked = evaluate_model(model, prepared.test_cases, ks=(1,))
+    excluded = evaluate_model(model, prepared.test_cases, ks=(1,), exclude_seen=True)
+    # Cases: a → b (b is second to a, which is seen), a, b → c (a and b seen).
+    assert ranked["HR@1"] == 0.0
+    assert excluded["HR@1"] == 1.0
+
+
+@pytest.mark.parametrize("ties", list(TiePolicy))
+def test_a_target_already_seen_is_a_miss_under_every_tie_policy(ties: TiePolicy) -> None:
+    """A repeated click (rsc15 has them) cannot be recommended once history is excluded."""
+    train = sessions({"t1": ["a", "b"], "t2": ["b", "a"]})
+    prepared = prepare_next_item(train, sessions({"x": ["a", "b", "a"]}, 100))
+    model = Pop().fit(prepared.train)
+    metrics = evaluate_model(model, prepared.test_cases, ks=(2,), ties=ties, exclude_seen=True)
+    # a → b hits (the only unseen item); a, b → a is a miss, though 2 items fill the top 2.
+    assert metrics["HR@2"] == 0.5
+
+
+def test_without_seen_leaves_the_model_scores_alone() -> None:
+    scores = np.array([[3.0, 2.0, 1.0], [1.0, 2.0, 3.0]])
+    out, targets = without_seen(scores, np.array([1, 2]), [np.array([0]), np.array([2, 1])])
+    assert np.array_equal(out, [[-np.inf, 2.0, 1.0], [1.0, -np.inf, -np.inf]])
+    assert targets.tolist() == [1, -1]
+    assert scores[0, 0] == 3.0  # a copy: the caller's scores are unchanged

@@ -174,12 +174,14 @@ def run(
     cold_items: float = 0.0,
     seed: int = 0,
     model_settings: Sequence[Setting] = (),
+    exclude_seen: bool = False,
 ) -> EvaluationReport:
     """Fit and evaluate each named model on the prepared protocol.
 
     With `cold_items` > 0, that share of items (seeded) is removed from training entirely
     and the test cases whose target is such an item are also reported apart ("cold"), as
-    are the others ("warm").
+    are the others ("warm"). With `exclude_seen`, every item before a target is removed
+    from every model's ranking (`runner.evaluate_model`).
     """
     names = parse_model_list(models) if isinstance(models, str) else list(models)
     check_settings(names, model_settings)
@@ -196,7 +198,10 @@ def run(
             cold_test_cases=int(split.cold_cases.sum()),
         )  # fmt: skip
     report = EvaluationReport(
-        protocol=prepared.protocol.value, dataset=prepared.stats, settings=settings
+        protocol=prepared.protocol.value,
+        dataset=prepared.stats,
+        settings=settings,
+        exclude_seen=exclude_seen,
     )
     for name in names:
         on_batch = progress(name, len(prepared.test_cases)) if progress else None
@@ -206,6 +211,7 @@ def run(
             ties=ties,
             on_batch=on_batch,
             subsets=subsets,
+            exclude_seen=exclude_seen,
         )
         report.results[name] = result
     return report

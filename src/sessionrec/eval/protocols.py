@@ -52,6 +52,10 @@ class EvalCases:
     prefixes: list[np.ndarray]
     event_types: list[np.ndarray]
     targets: np.ndarray
+    histories: list[np.ndarray] | None = None
+    """Per case, every item before its target, where that is more than the prefix a model
+    reads (leave-one-out cuts prefixes to the last 50); None: the prefixes are whole. What
+    `--exclude-seen` removes from the ranking."""
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -64,7 +68,26 @@ class EvalCases:
             [self.prefixes[i] for i in keep],
             [self.event_types[i] for i in keep],
             self.targets[keep],
+            None if self.histories is None else [self.histories[i] for i in keep],
         )
+
+    def seen(self, model_vocab: Vocabulary, start: int, stop: int) -> list[np.ndarray]:
+        """Cases `start` to `stop`: the items before each target, in a model's vocabulary
+        (items it does not know left out)."""
+        remap = self._remap(model_vocab)
+        whole = self.prefixes if self.histories is None else self.histories
+        out = []
+        for items in whole[start:stop]:
+            known = items[items >= 0]
+            mapped = remap[known]
+            out.append(mapped[mapped >= 0])
+        return out
+
+    def _remap(self, model_vocab: Vocabulary) -> np.ndarray:
+        """Protocol index → model index (UNKNOWN_INDEX where the model lacks the item)."""
+        if model_vocab == self.vocab:
+            return np.arange(len(self.vocab), dtype=np.int64)
+        return model_vocab.lookup(self.vocab.ids)
 
     def batches(
         self, model_vocab: Vocabulary, batch_size: int
@@ -75,10 +98,7 @@ class EvalCases:
         still gets ids it knows; targets it does not know come back as UNKNOWN_INDEX and
         count as misses.
         """
-        if model_vocab == self.vocab:
-            remap = np.arange(len(self.vocab), dtype=np.int64)
-        else:
-            remap = model_vocab.lookup(self.vocab.ids)
+        remap = self._remap(model_vocab)
 
         def to_model(indices: np.ndarray) -> np.ndarray:
             return np.where(indices >= 0, remap[np.maximum(indices, 0)], UNKNOWN_INDEX)
@@ -180,15 +200,16 @@ def prepare_leave_one_out(
 
     empty = np.zeros(0, dtype=np.int64)
     test = split.test.frame
-    prefixes, prefix_types = [], []
+    prefixes, prefix_types, wholes = [], [], []
     for sequence in test[key]:
         index = history_of.get(sequence)
         items = histories[index] if index is not None else empty
         codes = history_types[index] if index is not None else empty.astype(np.int8)
         prefixes.append(items[-max_history:])
         prefix_types.append(codes[-max_history:])
+        wholes.append(items)
     targets = vocab.lookup(test[ITEM_ID].to_numpy())
-    cases = EvalCases(vocab, prefixes, prefix_types, targets)
+    cases = EvalCases(vocab, prefixes, prefix_types, targets, wholes)
 
     valid_keys = set(split.valid.frame[key])
     valid = _as_sessions(

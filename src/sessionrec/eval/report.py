@@ -29,10 +29,14 @@ class EvaluationReport:
     dataset: dict[str, int]
     results: dict[str, ModelResult] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    exclude_seen: bool = False
+    """Whether every item before a target was removed from the rankings: figures with and
+    without are different comparisons, so the JSON and the table both say which."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "protocol": self.protocol,
+            "exclude_seen": self.exclude_seen,
             "dataset": self.dataset,
             "results": {name: result.to_dict() for name, result in self.results.items()},
         }
@@ -59,7 +63,8 @@ class EvaluationReport:
     def title(self) -> str:
         """'next-item — users 12, sessions 40, ...': the protocol and the data's size."""
         stats = ", ".join(f"{k} {v:,}" for k, v in self.dataset.items())
-        return f"{self.protocol} — {stats}"
+        excluded = ", history items excluded" if self.exclude_seen else ""
+        return f"{self.protocol}{excluded} — {stats}"
 
     def rows(self) -> tuple[list[str], list[list[str]]]:
         """The header and one row of cells per model: name, headline metrics, timings."""
