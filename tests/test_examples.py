@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -100,3 +101,54 @@ def test_the_readme_library_example_runs_on_the_shop_model(
     assert len(lines) == 6  # five slate items, then the interests
     assert "Gooseneck" not in titles  # the disliked kettle never comes back
     assert lines[-1].startswith("[(")
+
+
+def test_the_requests_protocol_runs_on_the_shop_from_the_command_line(
+    shop_model: Trained, tmp_path: Path
+) -> None:
+    cases = tmp_path / "cases.jsonl"
+    built = CliRunner().invoke(
+        app,
+        ["cases", "--data", str(SHOP / "events.csv"), "--catalogue", str(SHOP / "items.csv"),
+         "--out", str(cases)],
+    )  # fmt: skip
+    assert built.exit_code == 0, built.stdout + built.stderr
+    assert "wrote 110 cases" in built.stdout
+    out = tmp_path / "requests.json"
+    result = CliRunner().invoke(
+        app,
+        ["evaluate", "--protocol", "requests", "--artifact", str(shop_model.folder),
+         "--cases", str(cases), "--json", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stdout + result.stderr
+    report = json.loads(out.read_text())
+    assert report["protocol"] == "requests"
+    assert set(report["results"]) == {"engine+request", "engine"}
+    assert report["dataset"]["test_cases"] == 110
+
+
+def test_the_requests_protocol_names_what_is_missing_or_broken(
+    shop_model: Trained, tmp_path: Path
+) -> None:
+    missing = CliRunner().invoke(
+        app, ["evaluate", "--protocol", "requests", "--artifact", str(shop_model.folder)]
+    )
+    assert missing.exit_code == 2
+    assert "--cases FILE" in missing.stderr
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"events": [{"item_id": "P01", "type": "view"}], "targets": ["P02"]}\nnot json\n'
+    )
+    broken = CliRunner().invoke(
+        app,
+        ["evaluate", "--protocol", "requests", "--artifact", str(shop_model.folder),
+         "--cases", str(bad)],
+    )  # fmt: skip
+    assert broken.exit_code == 2
+    assert "line 2" in broken.stderr and "not valid JSON" in broken.stderr
+    assert "Traceback" not in broken.stderr
+    stray = CliRunner().invoke(
+        app, ["evaluate", "--data", str(SHOP / "events.csv"), "--cases", str(bad)]
+    )
+    assert stray.exit_code == 2
+    assert "--protocol requests" in stray.stderr

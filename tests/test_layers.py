@@ -21,10 +21,11 @@ LAYERS: dict[str, int] = {
     "eval": 6,
     "engine": 7,
     "store": 7,
-    "service": 8,
-    "workflows": 9,
-    "cli": 10,
-    "__main__": 11,
+    "interactive": 8,
+    "service": 9,
+    "workflows": 10,
+    "cli": 11,
+    "__main__": 12,
 }
 """Rank of each top-level module or package; `testing` imports anything and is imported by
 tests alone, and the package's `__init__` holds only the version."""

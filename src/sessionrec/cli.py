@@ -246,7 +246,11 @@ def main_options(
 @app.command()
 def evaluate(
     protocol: Annotated[
-        str, typer.Option(help="next-item (session-rec/GRU4Rec) or leave-one-out (RecBole).")
+        str,
+        typer.Option(
+            help="next-item (session-rec/GRU4Rec), leave-one-out (RecBole), or requests "
+            "(cases through the interactive engine: --artifact and --cases)."
+        ),
     ] = "next-item",
     models: Annotated[
         str, typer.Option(help=f"Comma-separated models: {', '.join(MODEL_NAMES)}.")
@@ -291,11 +295,27 @@ def evaluate(
             "model's ranking; a target already seen counts as a miss.",
         ),
     ] = False,
+    artifact: Annotated[
+        Path | None,
+        typer.Option(help="With --protocol requests: the trained artifact the engine serves."),
+    ] = None,
+    cases: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --protocol requests: JSON Lines of {events, query?, targets} "
+            "(`sessionrec cases` writes them)."
+        ),
+    ] = None,
     json_out: JsonOption = None,
     set_options: SetOption = None,
 ) -> None:
     """Train and evaluate models under one of the peers' protocols, and print the table."""
+    if protocol == REQUESTS_PROTOCOL:
+        evaluate_requests_and_show(artifact, cases, json_out)
+        return
     with user_errors():
+        if artifact is not None or cases is not None:
+            raise ConfigError(f"--artifact and --cases go with --protocol {REQUESTS_PROTOCOL}")
         from sessionrec.data.loaders import DataOptions
         from sessionrec.eval.experiment import parse_protocol, parse_ties, prepare
         from sessionrec.models.settings import check_settings, parse_settings
@@ -328,6 +348,69 @@ def evaluate(
             model_settings,
             exclude_seen,
         )
+
+
+REQUESTS_PROTOCOL = "requests"
+
+
+def evaluate_requests_and_show(
+    artifact: Path | None, cases: Path | None, json_path: Path | None
+) -> None:
+    """The requests protocol: each case through the engine, with and without its request."""
+    with user_errors():
+        if artifact is None or cases is None:
+            raise ConfigError(
+                f"--protocol {REQUESTS_PROTOCOL} needs --artifact DIR (from sessionrec train) "
+                "and --cases FILE (from sessionrec cases)"
+            )
+        from sessionrec.engine import Engine
+        from sessionrec.eval.cases import read_cases
+        from sessionrec.interactive.requests import evaluate_requests
+
+        requests = read_cases(cases)
+        engine = Engine.from_artifact(artifact)
+        report = evaluate_requests(engine, requests, source=str(cases))
+        show(report, json_path)
+
+
+@app.command("cases")
+def write_request_cases(
+    data: Annotated[Path, typer.Option(help="The log (file or folder) to build cases from.")],
+    out: Annotated[Path, typer.Option(help="JSON Lines file to write.")],
+    catalogue: CatalogueOption = None,
+    catalogue_columns: CatalogueColumnsOption = None,
+    format: Annotated[
+        str, typer.Option("--format", help="auto, recbole, movielens, csv, tsv, parquet, jsonl.")
+    ] = "auto",
+    kind: Annotated[
+        str, typer.Option(help="category, exclusion, era, or none (no request).")
+    ] = "category",
+    language: Annotated[str, typer.Option(help="en or zh: the language of the requests.")] = "en",
+    history: Annotated[int, typer.Option(help="Events of each user's history a case keeps.")] = 50,
+    max_cases: Annotated[
+        int | None, typer.Option(help="A seeded sample of this many users (default: all).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the sample.")] = 0,
+) -> None:
+    """Write requests-protocol cases: each user's held-out last item as the target, a request
+    built only from the target's categories and attributes."""
+    with user_errors():
+        from sessionrec.data.loaders import load_dataset
+        from sessionrec.eval.cases import build_cases, write_cases
+
+        dataset = load_dataset(data, format, None, catalogue, catalogue_mapping(catalogue_columns))
+        if dataset.catalogue is None:
+            raise ConfigError(
+                f"{data} has no item catalogue, and requests are built from the items' "
+                "categories and attributes: give one with --catalogue FILE"
+            )
+        built = build_cases(
+            dataset.interactions, dataset.catalogue, kind, language, history, max_cases, seed
+        )
+        if not built:
+            raise ConfigError(f"no case could be built with --kind {kind} from {data}")
+        written = write_cases(built, out)
+        say(f"wrote {written} cases to {out}")
 
 
 @app.command()
