@@ -414,6 +414,58 @@ def write_request_cases(
 
 
 @app.command()
+def simulate(
+    data: Annotated[
+        Path, typer.Option(help="A MovieLens-style log with a catalogue of item categories.")
+    ],
+    artifact: Annotated[
+        Path, typer.Option(help="The engine's artifact, trained on the users' prefixes only.")
+    ],
+    train_first: Annotated[
+        bool,
+        typer.Option(
+            "--train", help="First train a transformer on the users' prefixes into --artifact."
+        ),
+    ] = False,
+    users: Annotated[int, typer.Option(help="Simulated users (a seeded sample).")] = 500,
+    turns: Annotated[int, typer.Option(help="Slates each user sees at most.")] = 15,
+    k: Annotated[int, typer.Option(help="Items per slate.")] = 10,
+    seed: Annotated[int, typer.Option(help="Seed of the sample and of the users' choices.")] = 0,
+    json_out: JsonOption = None,
+) -> None:
+    """Simulated users against the engine, turn by turn, in five modes (static, feedback,
+    feedback+query, feedback+interests, feedback+explore): success by turn and more."""
+    with user_errors():
+        import json
+
+        import torch
+
+        from sessionrec.workflows.simulate import simulate_checked, train_on_prefixes
+
+        if users < 1 or turns < 1 or k < 1:
+            raise ConfigError("--users, --turns and --k must be at least 1")
+        if train_first:
+            seconds = train_on_prefixes(data, artifact)
+            say(f"trained on the users' prefixes in {seconds:.1f} s; artifact in {artifact}")
+        torch.set_num_threads(1)  # a slate is small matrix products: one thread each
+        result = simulate_checked(artifact, data, users, turns, k, seed)
+        modes: dict[str, dict[str, float]] = result["modes"]
+        names = list(modes)
+        width = max(len(n) for n in names)
+        say(f"{result['users']} users, {result['turns']} turns, k={result['k']}")
+        rows = [f"SR@{t}" for t in range(1, result["turns"] + 1)]
+        keys = [*rows, "AT", "hDCG", "clicks", "diversity", "abandoned", "leaks_dropped"]
+        label = max(len(key) for key in keys)
+        say(" " * label + "  " + "  ".join(f"{n:>{width}}" for n in names))
+        for key in keys:
+            say(f"{key:<{label}}  " + "  ".join(f"{modes[n][key]:>{width}.3f}" for n in names))
+        if json_out is not None:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+            say(f"results written to {json_out}")
+
+
+@app.command()
 def train(
     data: Annotated[
         Path | None, typer.Option(help="The log (file or folder) to learn from.")
