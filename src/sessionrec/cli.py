@@ -466,6 +466,21 @@ def simulate(
 
 
 @app.command()
+def report(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(help="JSON files written by `evaluate --json` or `simulate --json`."),
+    ],
+    out: Annotated[Path, typer.Option(help="The HTML file to write (self-contained).")],
+) -> None:
+    """One self-contained HTML page of evaluate and simulate runs: tables and charts."""
+    with user_errors():
+        from sessionrec.workflows.report import write_report
+
+        say(f"report written to {write_report(inputs, out)}")
+
+
+@app.command()
 def train(
     data: Annotated[
         Path | None, typer.Option(help="The log (file or folder) to learn from.")
