@@ -10,14 +10,13 @@ import pytest
 from sessionrec.artifact import save_artifact
 from sessionrec.engine import Engine
 from sessionrec.models.hybrid import Hybrid
-from sessionrec.models.transformer import SessionTransformer
 from sessionrec.testing import (
     QUICK_HYBRID_GENRES,
-    QUICK_TRANSFORMER_GENRES,
     BagOfWordsEncoder,
     genre_catalogue,
     genre_events,
     genre_text_vectors,
+    genre_transformer_artifact,
 )
 
 
@@ -28,12 +27,7 @@ def encoder() -> BagOfWordsEncoder:
 
 @pytest.fixture(scope="session")
 def transformer_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    catalogue = genre_catalogue()
-    train = genre_events()
-    model = SessionTransformer(QUICK_TRANSFORMER_GENRES, text_vectors=genre_text_vectors(catalogue))
-    model.fit(train, catalogue)
-    folder = tmp_path_factory.mktemp("engine") / "transformer"
-    return save_artifact(model, folder, train, {"event_types": {"view": 1800}}, catalogue)
+    return genre_transformer_artifact(tmp_path_factory.mktemp("engine") / "transformer")
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ from typing import cast
 import numpy as np
 import pytest
 
-from sessionrec.artifact import save_artifact
 from sessionrec.engine import Engine, Query
 from sessionrec.errors import ConfigError, DataError
 from sessionrec.eval.cases import CaseEvent, RequestCase, read_cases
@@ -21,14 +20,10 @@ from sessionrec.interactive.requests import (
     check_cases,
     evaluate_requests,
 )
-from sessionrec.models.transformer import SessionTransformer
 from sessionrec.testing import (
     PER_GENRE,
-    QUICK_TRANSFORMER_GENRES,
     BagOfWordsEncoder,
-    genre_catalogue,
-    genre_events,
-    genre_text_vectors,
+    genre_transformer_artifact,
 )
 
 # -- metrics by hand, on an engine whose scores are written out -------------------------------
@@ -160,12 +155,7 @@ def test_case_query_drops_only_the_request() -> None:
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    catalogue = genre_catalogue()
-    train = genre_events()
-    model = SessionTransformer(QUICK_TRANSFORMER_GENRES, text_vectors=genre_text_vectors(catalogue))
-    model.fit(train, catalogue)
-    folder = tmp_path_factory.mktemp("requests") / "transformer"
-    save_artifact(model, folder, train, {"event_types": {"view": 1800}}, catalogue)
+    folder = genre_transformer_artifact(tmp_path_factory.mktemp("requests") / "transformer")
     return Engine.from_artifact(folder, encoder=BagOfWordsEncoder())
 
 

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sessionrec.artifact import save_artifact
 from sessionrec.data.schema import ITEM_ID, USER_ID, EventType
 from sessionrec.engine import Engine
 from sessionrec.engine.query import Query, Slate, SlateItem
@@ -40,13 +39,10 @@ from sessionrec.interactive.turn_metrics import (
     success_rates,
     summarise,
 )
-from sessionrec.models.transformer import SessionTransformer
 from sessionrec.testing import (
-    QUICK_TRANSFORMER_GENRES,
     BagOfWordsEncoder,
     genre_catalogue,
-    genre_events,
-    genre_text_vectors,
+    genre_transformer_artifact,
     interactions,
 )
 
@@ -99,12 +95,7 @@ class Scripted:
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    catalogue = genre_catalogue()
-    train = genre_events()
-    model = SessionTransformer(QUICK_TRANSFORMER_GENRES, text_vectors=genre_text_vectors(catalogue))
-    model.fit(train, catalogue)
-    out = tmp_path_factory.mktemp("simulate") / "transformer"
-    return save_artifact(model, out, train, {"event_types": {"view": 1800}}, catalogue)
+    return genre_transformer_artifact(tmp_path_factory.mktemp("simulate") / "transformer")
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ Submodules with heavier needs are imported by name: `sessionrec.testing.contract
 from __future__ import annotations
 
 from sessionrec.testing import films
+from sessionrec.testing.artifacts import genre_transformer_artifact
 from sessionrec.testing.configs import (
     QUICK_CONFIGS,
     QUICK_GRU4REC,
@@ -67,6 +68,7 @@ __all__ = [
     "genre_events",
     "genre_item_ids",
     "genre_text_vectors",
+    "genre_transformer_artifact",
     "interactions",
     "no_repeat_log",
     "pairs_log",
