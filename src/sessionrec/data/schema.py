@@ -30,6 +30,10 @@ TEXT = "text"
 CATEGORIES = "categories"
 ATTRIBUTES = "attributes"
 
+MAX_QUERY_CHARS = 500
+"""Longest typed request, wherever one is read (the engine, request cases); the text
+encoder truncates long inputs anyway."""
+
 CATALOGUE_COLUMNS: tuple[str, ...] = (ITEM_ID, TITLE, TEXT, CATEGORIES, ATTRIBUTES)
 
 

@@ -12,15 +12,13 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from sessionrec.data.schema import MAX_QUERY_CHARS as MAX_QUERY_CHARS  # part of the contract
 from sessionrec.data.schema import EventType
 from sessionrec.data.vocab import check_item_id
 from sessionrec.errors import ConfigError
 
 MAX_K = 100
 """Largest slate a caller may ask for; larger slates are a scraping pattern, not a UI."""
-
-MAX_QUERY_CHARS = 500
-"""Longest typed request; the text encoder truncates long inputs anyway."""
 
 MAX_EXPLORE = 0.3
 """Largest share of a slate that may be spent on exploration instead of relevance."""

@@ -37,6 +37,7 @@ from sessionrec.data.schema import (
     ATTRIBUTES,
     CATEGORIES,
     ITEM_ID,
+    MAX_QUERY_CHARS,
     Catalogue,
     EventType,
     Interactions,
@@ -44,10 +45,6 @@ from sessionrec.data.schema import (
 from sessionrec.data.vocab import UNKNOWN_INDEX
 from sessionrec.errors import ConfigError, DataError, unknown_choice
 from sessionrec.eval.protocols import LOO_MAX_HISTORY, prepare_leave_one_out
-
-MAX_QUERY_CHARS = 500
-"""Longest request a case may carry; the engine's own limit (`engine.query.MAX_QUERY_CHARS`,
-which this layer may not import)."""
 
 CASE_KEYS = frozenset({"events", "query", "targets", "kind", "id"})
 """The keys a case line may have."""
