@@ -6,8 +6,9 @@ import json
 import subprocess
 import sys
 
-from sessionrec.cli import MODEL_NAMES
+from sessionrec.cli import ENCODER_CHOICES, MODEL_NAMES
 from sessionrec.models.registry import MODELS
+from sessionrec.text import registry
 
 HEAVY = ("torch", "pandas", "numpy", "fastapi", "sentence_transformers", "sessionrec.models")
 
@@ -38,3 +39,7 @@ def test_help_of_every_command_loads_no_heavy_library() -> None:
 
 def test_the_cli_spells_the_model_names_as_the_registry_does() -> None:
     assert tuple(MODELS) == MODEL_NAMES
+
+
+def test_the_cli_spells_the_encoder_choices_as_the_registry_does() -> None:
+    assert registry.ENCODER_CHOICES == ENCODER_CHOICES

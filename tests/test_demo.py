@@ -161,6 +161,20 @@ def test_a_catalogue_gets_its_own_cached_model(tmp_path: Path) -> None:
     assert cached_artifact_path(folder, tmp_path, plots) != with_plots
 
 
+def test_each_text_encoder_gets_its_own_cached_model(tmp_path: Path) -> None:
+    from sessionrec.workflows.demo import cached_artifact_path
+
+    folder = tmp_path / "ml-100k"
+    folder.mkdir()
+    (folder / "u.data").write_text("1\t1\t5\t880000000\n")
+    plain = cached_artifact_path(folder, tmp_path)
+    assert cached_artifact_path(folder, tmp_path, encoder="default") == plain
+    assert cached_artifact_path(folder, tmp_path, encoder=" ") == plain
+    multilingual = cached_artifact_path(folder, tmp_path, encoder="multilingual")
+    other = cached_artifact_path(folder, tmp_path, encoder="e5:enpt")
+    assert len({plain, multilingual, other}) == 3
+
+
 def test_demo_refuses_a_missing_catalogue_before_training(
     mirror: tuple[str, str], isolated: Path, tmp_path: Path
 ) -> None:

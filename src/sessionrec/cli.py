@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 
 from sessionrec import __version__
-from sessionrec.errors import ConfigError, SessionrecError
+from sessionrec.errors import ConfigError, SessionrecError, unknown_choice
 from sessionrec.workflows.defaults import DEFAULT_TRAIN_MODEL, DEMO_MODELS, DEMO_TRAIN_SECONDS
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ app = typer.Typer(
 stdout = Console()
 stderr = Console(stderr=True)
 
-MODEL_NAMES = ("pop", "sknn", "vsknn", "sr", "gru4rec", "transformer", "hybrid")
+MODEL_NAMES = ("pop", "sknn", "vsknn", "stan", "vstan", "sr", "gru4rec", "transformer", "hybrid")
 """The registry's model names, spelt out so that --help need not import the models
 (`tests/test_cli_startup.py` keeps the two in step)."""
 
@@ -69,6 +69,19 @@ CatalogueColumnsOption = Annotated[
         "without one: item_id/id/product_id/sku, title/name, text/description, "
         "categories/category/genres/tags (a list, or '|' or ',' separated); other columns "
         "become attributes."
+    ),
+]
+ENCODER_CHOICES = ("default", "multilingual")
+"""The text encoders named by a word in `text.registry`, spelt out so that --help need not
+import numpy (`tests/test_cli_startup.py` keeps the two in step)."""
+EncoderOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encoder",
+        help="Text encoder of the models that read item text (transformer, hybrid): "
+        f"{' or '.join(ENCODER_CHOICES)} (the English all-MiniLM-L6-v2, or "
+        "multilingual-e5-small for requests in about 100 languages; both bundled, offline), "
+        "or st:PATH, hf:PATH, e5:PATH, openai:MODEL@URL. Same as --set text_encoder=SPEC.",
     ),
 ]
 
@@ -129,8 +142,11 @@ def configure_logging(verbose: bool = False, quiet: bool = False) -> None:
 # -- output ---------------------------------------------------------------------------------
 
 
-def progress_bars() -> tuple[Progress, Callable[[str, int], Callable[[int], None]]]:
-    """A progress display on stderr and the factory `eval.experiment.run` expects."""
+def progress_bars(
+    verb: str = "evaluating",
+) -> tuple[Progress, Callable[[str, int], Callable[[int], None]]]:
+    """A progress display on stderr and the factory `eval.experiment.run` (and the
+    simulator) expects: one bar per model (or mode), "VERB NAME"."""
     from rich import progress as bars
 
     progress = bars.Progress(
@@ -144,7 +160,7 @@ def progress_bars() -> tuple[Progress, Callable[[str, int], Callable[[int], None
     )
 
     def factory(name: str, total: int) -> Callable[[int], None]:
-        task = progress.add_task(f"evaluating {name}", total=total)
+        task = progress.add_task(f"{verb} {name}", total=total)
         return lambda n: progress.advance(task, n)
 
     return progress, factory
@@ -431,6 +447,13 @@ def simulate(
     turns: Annotated[int, typer.Option(help="Slates each user sees at most.")] = 15,
     k: Annotated[int, typer.Option(help="Items per slate.")] = 10,
     seed: Annotated[int, typer.Option(help="Seed of the sample and of the users' choices.")] = 0,
+    targets: Annotated[
+        int,
+        typer.Option(help="Items each user looks for: its last N events, held out of training."),
+    ] = 1,
+    language: Annotated[
+        str, typer.Option(help="Language of the typed requests in feedback+query: en or zh.")
+    ] = "en",
     json_out: JsonOption = None,
 ) -> None:
     """Simulated users against the engine, turn by turn, in five modes (static, feedback,
@@ -440,15 +463,26 @@ def simulate(
 
         import torch
 
-        from sessionrec.workflows.simulate import simulate_checked, train_on_prefixes
+        from sessionrec.eval.cases import Language
+        from sessionrec.workflows.simulate import (
+            TRAIN_SETTINGS,
+            simulate_checked,
+            train_on_prefixes,
+        )
 
-        if users < 1 or turns < 1 or k < 1:
-            raise ConfigError("--users, --turns and --k must be at least 1")
+        if users < 1 or turns < 1 or k < 1 or targets < 1:
+            raise ConfigError("--users, --turns, --k and --targets must be at least 1")
+        if language not in {lang.value for lang in Language}:
+            raise unknown_choice("language", language, [lang.value for lang in Language])
         if train_first:
-            seconds = train_on_prefixes(data, artifact)
+            seconds = train_on_prefixes(data, artifact, TRAIN_SETTINGS, targets)
             say(f"trained on the users' prefixes in {seconds:.1f} s; artifact in {artifact}")
         torch.set_num_threads(1)  # a slate is small matrix products: one thread each
-        result = simulate_checked(artifact, data, users, turns, k, seed)
+        progress, factory = progress_bars("simulating")
+        with progress:
+            result = simulate_checked(
+                artifact, data, users, turns, k, seed, targets, Language(language), factory
+            )
         modes: dict[str, dict[str, float]] = result["modes"]
         names = list(modes)
         width = max(len(n) for n in names)
@@ -500,6 +534,7 @@ def train(
     catalogue_columns: CatalogueColumnsOption = None,
     seed: Annotated[int, typer.Option(help="Seed for initialisation and shuffling.")] = 0,
     set_options: SetOption = None,
+    encoder: EncoderOption = None,
 ) -> None:
     """Train a model on all the data and write an artifact (weights, vocabulary, manifest)."""
     with user_errors():
@@ -517,7 +552,9 @@ def train(
             catalogue=catalogue,
             catalogue_columns=catalogue_mapping(catalogue_columns),
         )
-        fitted, folder = train_to_artifact(options, model, out, seed, model_settings=model_settings)
+        fitted, folder = train_to_artifact(
+            options, model, out, seed, model_settings=model_settings, encoder=encoder
+        )
         say(f"trained {fitted.name} on {fitted.n_items:,} items; artifact written to {folder}")
 
 
@@ -618,6 +655,7 @@ def demo(
     ] = False,
     models: Annotated[str, typer.Option(help="Models to compare (with --evaluate).")] = DEMO_MODELS,
     json_out: JsonOption = None,
+    encoder: EncoderOption = None,
 ) -> None:
     """Find (or download) MovieLens-100K, train the transformer once, serve the web page."""
     with user_errors():
@@ -646,7 +684,11 @@ def demo(
         if train_seconds <= 0:
             raise ConfigError("--train-seconds must be positive")
         artifact, trained = demo_artifact(
-            folder, max_seconds=train_seconds, catalogue=catalogue, catalogue_columns=items_mapping
+            folder,
+            max_seconds=train_seconds,
+            catalogue=catalogue,
+            catalogue_columns=items_mapping,
+            encoder=encoder,
         )
         verb = "trained" if trained else "cached"
         say(f"model ({verb}): {artifact}")

@@ -25,11 +25,21 @@ def test_a_request_moves_a_thriller_session_to_animation(engine: Engine) -> None
     asked = engine.recommend(Query(events=session, text="cartoon animation for kids", k=8))
     asked_ids = [i.item_id for i in asked.items]
     assert share(plain, "a") == 0.0
-    assert share(asked_ids, "a") >= 0.75
+    # "animation" is a category of this catalogue: a constraint, not only a preference.
+    assert asked.understood is not None and asked.understood["include"] == ["Animation"]
+    assert share(asked_ids, "a") == 1.0
     for item in asked.items:
-        if item.item_id.startswith("a"):
-            request = [r for r in item.reasons if r.kind == "request"]
-            assert request and "cartoon animation for kids" in request[0].text
+        request = [r for r in item.reasons if r.kind == "request"]
+        assert request and request[0].text == "Animation, as you asked"
+
+
+def test_words_no_facet_grounds_steer_by_their_meaning(engine: Engine) -> None:
+    session = views("t1", "t2", "t3")
+    asked = engine.recommend(Query(events=session, text="cartoons about toys", k=8))
+    assert asked.understood is not None
+    if not asked.understood["include"]:  # "cartoons" may ground in Animation; if not:
+        assert asked.understood["soft"]
+    assert share([i.item_id for i in asked.items], "a") >= 0.75
 
 
 def test_a_request_works_on_an_empty_session(engine: Engine) -> None:
@@ -67,3 +77,22 @@ def test_request_vectors_are_cached_and_checked(encoder: TextEncoder) -> None:
     np.testing.assert_allclose(np.linalg.norm(first), 1.0, rtol=1e-5)
     with pytest.raises(ConfigError, match="trained on 32-dimensional"):
         requests.encode_one("something else", 32)
+
+
+def test_a_request_nothing_meets_gets_an_empty_slate_that_says_why(engine: Engine) -> None:
+    slate = engine.recommend(Query(events=views("t1"), text="an animation thriller", k=5))
+    assert slate.understood is not None
+    assert sorted(str(c) for c in slate.understood["include"]) == ["Animation", "Thriller"]  # type: ignore[attr-defined]
+    # No film is both: any of them, said so.
+    assert slate.notes == ("nothing is Animation and Thriller: showing any of them",)
+    refused = engine.recommend(
+        Query(events=views("t1"), text="animation, but not animation films", k=5)
+    )
+    assert refused.understood is not None and refused.understood["conflicts"]
+
+
+def test_a_refused_category_never_appears(engine: Engine) -> None:
+    slate = engine.recommend(Query(events=views("t1", "t2", "t3"), text="no thrillers", k=8))
+    assert slate.understood is not None and slate.understood["exclude"] == ["Thriller"]
+    assert slate.items and not any(i.item_id.startswith("t") for i in slate.items)
+    assert all(any(r.text == "not Thriller" for r in i.reasons) for i in slate.items)

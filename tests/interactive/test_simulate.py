@@ -14,6 +14,7 @@ import pytest
 from sessionrec.data.schema import ITEM_ID, USER_ID, EventType
 from sessionrec.engine import Engine
 from sessionrec.engine.query import Query, Slate, SlateItem
+from sessionrec.eval.cases import Language
 from sessionrec.interactive.simulate import (
     ALL_MODES,
     ItemFacts,
@@ -22,9 +23,11 @@ from sessionrec.interactive.simulate import (
     SimulatedUser,
     TargetProfile,
     UserPolicy,
+    best_jaccard,
     genre_request,
     leaks_title,
     prefix_interactions,
+    profile_request,
     sample_users,
     simulate,
     simulate_session,
@@ -218,7 +221,7 @@ def test_the_user_gives_up_after_its_patience(facts: ItemFacts) -> None:
     assert outcome == SessionOutcome(None, None, 3, 0, True, 0)
     # A user who always clicks a related item is never idle: it runs out of turns instead.
     related = [[f"t{t + 6}", f"c{t}", f"c{t + 6}"] for t in range(6)]
-    keen = UserPolicy(k=3, turns=6, patience=3, p_click=1.0)
+    keen = UserPolicy(k=3, turns=6, patience=3, p_click=1.0, min_jaccard=0.0)
     outcome = simulate_session(
         Scripted(related), user, facts, Mode.FEEDBACK, keen, np.random.default_rng(0)
     )
@@ -270,6 +273,39 @@ def test_the_request_is_the_targets_commonest_genre() -> None:
     assert genre_request(profile) == "a War film"
     assert genre_request(TargetProfile((frozenset({"B", "A"}),))) == "a A film"
     assert genre_request(TargetProfile((frozenset(),))) is None
+
+
+def test_the_typed_request_names_the_targets_categories_and_decade() -> None:
+    one = TargetProfile((frozenset({"Romance", "Comedy"}),), (1990,))
+    assert profile_request(one) == "a comedy romance film from the 1990s"
+    assert profile_request(one, Language.ZH) == "1990年代的喜剧爱情电影"
+    # Several targets: the categories most of them share, and their commonest decade.
+    three = TargetProfile(
+        (frozenset({"Drama", "War"}), frozenset({"War"}), frozenset({"Action"})),
+        (1970, 1980, 1980),
+    )
+    assert profile_request(three) == "a war film from the 1980s"
+    assert profile_request(TargetProfile((frozenset({"Animation"}),))) == "an animation film"
+    assert profile_request(TargetProfile((frozenset({"unknown"}),), (1990,))) is None
+
+
+def test_attributes_are_categories_and_decade() -> None:
+    facts = ItemFacts(
+        {"x": frozenset({"A", "B"}), "y": frozenset({"A", "B"}), "tg": frozenset({"A", "B"})},
+        {},
+        {"x": 1990, "y": 1950, "tg": 1990},
+    )
+    profile = facts.profile(SimulatedUser("u", ("p",), ("tg",)))
+    assert profile.features == (frozenset({"A", "B", "1990s"}),)
+    assert best_jaccard(facts.features("x"), profile) == 1.0
+    assert best_jaccard(facts.features("y"), profile) == pytest.approx(2 / 4)
+    assert facts.features("missing") == frozenset()
+
+
+def test_decades_come_from_the_catalogue_year() -> None:
+    facts = ItemFacts.from_catalogue(genre_catalogue())
+    profile = facts.profile(USERS[0])
+    assert profile.decades == (1990, 1990)  # t5 and t7: odd items are from the 1990s
 
 
 def test_users_from_held_out_data_and_training_without_targets() -> None:

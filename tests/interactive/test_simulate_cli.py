@@ -90,7 +90,28 @@ def test_too_short_histories_are_named(tmp_path: Path) -> None:
     assert "no user to simulate" in result.stderr
 
 
-@pytest.mark.parametrize("flag", ["--users", "--turns", "--k"])
+def test_an_artifact_trained_for_other_targets_is_refused(log: Path, tmp_path: Path) -> None:
+    """An artifact trained without each user's last event has seen the second-to-last,
+    which a simulation with three targets hides."""
+    artifact = tmp_path / "one"
+    args = ["simulate", "--data", str(log), "--artifact", str(artifact), "--users", "6",
+            "--turns", "2", "--k", "5"]  # fmt: skip
+    trained = CliRunner().invoke(app, [*args, "--train", "--targets", "1", "--language", "zh"])
+    assert trained.exit_code == 0, trained.stdout + trained.stderr
+    result = CliRunner().invoke(app, [*args, "--targets", "3"])
+    assert result.exit_code == 2
+    assert "without each user's last 3 events" in result.stderr
+
+
+def test_an_unknown_language_is_refused(log: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["simulate", "--data", str(log), "--artifact", str(tmp_path), "--language", "fr"]
+    )
+    assert result.exit_code == 2
+    assert "language" in result.stderr and "zh" in result.stderr
+
+
+@pytest.mark.parametrize("flag", ["--users", "--turns", "--k", "--targets"])
 def test_counts_below_one_are_refused(log: Path, tmp_path: Path, flag: str) -> None:
     result = CliRunner().invoke(
         app, ["simulate", "--data", str(log), "--artifact", str(tmp_path), flag, "0"]

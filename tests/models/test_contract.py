@@ -29,6 +29,16 @@ class TestVectorSessionKNN(ModelContract):
         return quick_model("vsknn")
 
 
+class TestSTAN(ModelContract):
+    def make_model(self) -> Recommender:
+        return quick_model("stan")
+
+
+class TestVSTAN(ModelContract):
+    def make_model(self) -> Recommender:
+        return quick_model("vstan")
+
+
 class TestSequentialRules(ModelContract):
     def make_model(self) -> Recommender:
         return quick_model("sr")

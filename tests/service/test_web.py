@@ -89,6 +89,21 @@ def test_like_then_request_updates_the_slate(base_url: str, tmp_path: Path) -> N
             assert animated >= 7, [genres.get(i) for i in steered]
             request_reasons = page.locator('[data-testid="reason"][data-kind="request"]')
             assert request_reasons.count() > 0
+            understood = page.locator('[data-testid="request-understood"]')
+            assert "Animation" in understood.inner_text()
+
+            # A Chinese request with an exclusion, after a liked horror film: no horror.
+            version = page.get_attribute('[data-testid="slate"]', "data-version")
+            page.fill('[data-testid="request-input"]', "不要恐怖片")
+            page.click('[data-testid="request-submit"]')
+            wait_for_new_slate(page, str(version))
+            refused = slate_ids(page)
+            assert refused and not any(genres.get(i) == "Horror" for i in refused), refused
+            assert "not Horror" in understood.inner_text()
+            version = page.get_attribute('[data-testid="slate"]', "data-version")
+            page.fill('[data-testid="request-input"]', "an animated cartoon film for children")
+            page.click('[data-testid="request-submit"]')
+            wait_for_new_slate(page, str(version))
 
             shot = tmp_path / "web-demo.png"
             page.screenshot(path=str(shot), full_page=True)

@@ -48,6 +48,23 @@ class ItemInfo:
     text: str | None = None
 
 
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+_NO_ROWS.setflags(write=False)
+
+
+def _as_float(value: Any) -> float:
+    """A number as float ("89.00" too); NaN for anything else."""
+    if value is None or isinstance(value, bool):
+        return math.nan
+    try:
+        number = (
+            float(str(value).strip().replace(",", "")) if isinstance(value, str) else float(value)
+        )
+    except (TypeError, ValueError):
+        return math.nan
+    return number if math.isfinite(number) else math.nan
+
+
 def _clean_text(value: Any) -> str | None:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return None
@@ -85,7 +102,15 @@ class ItemTable:
                 by_attribute.setdefault((str(key), str(value)), []).append(row)
         self._categories = {k: np.asarray(v, dtype=np.int64) for k, v in by_category.items()}
         self._attributes = {k: np.asarray(v, dtype=np.int64) for k, v in by_attribute.items()}
+        self._attributes_folded: dict[tuple[str, str], np.ndarray] = {}
+        for (key, value), rows in self._attributes.items():
+            folded = (key, value.strip().casefold())
+            previous = self._attributes_folded.get(folded)
+            self._attributes_folded[folded] = (
+                rows if previous is None else np.union1d(previous, rows)
+            )
         self._rarity: dict[str, float] = {}
+        self._numeric: dict[str, np.ndarray] = {}
 
     @classmethod
     def build(cls, item_ids: Sequence[str], catalogue: Catalogue | None) -> ItemTable:
@@ -114,6 +139,27 @@ class ItemTable:
             rarity = math.log((len(self.infos) + 1) / (self.category_count(category) + 1))
             self._rarity[category] = rarity
         return rarity
+
+    def category_rows(self, category: str) -> np.ndarray:
+        """Rows of the items carrying `category` (case-insensitive; empty if none)."""
+        return self._categories.get(category.strip().casefold(), _NO_ROWS)
+
+    def attribute_rows(self, attribute: str, value: str) -> np.ndarray:
+        """Rows whose `attribute` reads `value` (value case-insensitive; empty if none)."""
+        return self._attributes_folded.get((attribute, value.strip().casefold()), _NO_ROWS)
+
+    def numeric_values(self, attribute: str) -> np.ndarray:
+        """(n,) float: each item's `attribute` as a number (NaN where missing or not one),
+        built on first use: a table never changes."""
+        values = self._numeric.get(attribute)
+        if values is None:
+            values = np.array(
+                [_as_float(info.attributes.get(attribute)) for info in self.infos],
+                dtype=np.float64,
+            )
+            values.setflags(write=False)
+            self._numeric[attribute] = values
+        return values
 
     def title(self, row: int) -> str | None:
         return self.infos[row].title

@@ -6,10 +6,12 @@ Per request, `Engine.recommend` runs these steps (3 to 6 are `Engine._rank`, whi
 1. Read the session (`feedback.read_session`): events resolved to vocabulary rows and
    sorted by meaning (context, likes, dislikes, skips).
 2. Split it into interests (`interests.session_interests`): a small mixture over its items.
-3. Mark the items that may appear (`ranking.candidate_mask`): filters, dislikes, seen.
+3. Mark the items that may appear (`ranking.candidate_mask`): filters, dislikes, seen;
+   a typed request is read into facts about the catalogue (`interpret`) whose hard part
+   (categories asked for and refused, ranges, values) narrows the mask (`constraints`).
 4. Score every item for every interest (`ranking.model_scores`): the model reads the
-   session once; each interest's query, turned toward a typed request (`steering`), is
-   one column of one product.
+   session once; each interest's query, turned toward what the request leaves to steer
+   by (`steering`), is one column of one product.
 5. Standardise the scores (`ranking.standardise`): units of their spread over a fixed
    sample, so the terms of step 6 mean the same for any model and catalogue size.
 6. Adjust a candidate pool (`ranking.ranked_pool`): request match, look-alikes of liked
@@ -29,12 +31,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from sessionrec.artifact import CATALOGUE_FILE, load_artifact, read_catalogue, read_manifest
-from sessionrec.data.schema import Catalogue, make_catalogue
+from sessionrec.data.schema import ATTRIBUTES, CATEGORIES, Catalogue, make_catalogue
 from sessionrec.engine.catalogue import (
     CatalogueSnapshot,
     ItemInfo,
@@ -44,6 +48,7 @@ from sessionrec.engine.catalogue import (
     popular,
     search,
 )
+from sessionrec.engine.constraints import Constraints, apply_constraints, has_constraints
 from sessionrec.engine.explain import SlateContext, slate_reasons
 from sessionrec.engine.explore import exploration_picks, explore_slots
 from sessionrec.engine.feedback import (
@@ -59,6 +64,7 @@ from sessionrec.engine.interests import (
     SessionInterests,
     session_interests,
 )
+from sessionrec.engine.interpret import Facets, RequestInterpreter, UnderstoodRequest
 from sessionrec.engine.query import Query, Slate, SlateItem
 from sessionrec.engine.ranking import (
     Picks,
@@ -121,6 +127,8 @@ class Engine:
         self._artifact = artifact
         self._upsert_lock = threading.Lock()
         self._mixtures = MixtureCache()
+        self._interpreter_lock = threading.Lock()
+        self._interpreter: tuple[ItemTable, RequestInterpreter] | None = None
 
     @classmethod
     def from_artifact(
@@ -241,7 +249,10 @@ class Engine:
         snapshot = self._snapshot
         session = read_session(query.events, snapshot.arrays.vocab)
         interests = self._interests(snapshot, session)
-        ranking = self._rank(snapshot, query, session, interests, exact=False, depth=query.k)
+        reading = self._read_request(snapshot, query.text)
+        ranking = self._rank(
+            snapshot, query, session, interests, reading, exact=False, depth=query.k
+        )
         k_explore = explore_slots(query.explore, query.k)
         picks = select(ranking, interests, query.k - k_explore)
         if k_explore:
@@ -249,7 +260,7 @@ class Engine:
             picks += exploration_picks(
                 ranking, vocab, picks.rows, query.k, k_explore, item_stats, rng
             )
-        return _slate(snapshot, query, session, interests, ranking, picks, item_stats)
+        return _slate(snapshot, query, session, interests, ranking, picks, item_stats, reading)
 
     def scores(self, query: Query) -> np.ndarray:
         """Final scores of every item in vocabulary order (-inf: excluded), as one interest.
@@ -258,7 +269,8 @@ class Engine:
         """
         snapshot = self._snapshot
         session = read_session(query.events, snapshot.arrays.vocab)
-        ranking = self._rank(snapshot, query, session, NO_INTERESTS, exact=True)
+        reading = self._read_request(snapshot, query.text)
+        ranking = self._rank(snapshot, query, session, NO_INTERESTS, reading, exact=True)
         out = np.full(len(snapshot.arrays), -np.inf)
         out[ranking.pool] = ranking.scores[:, 0]
         return out
@@ -274,6 +286,7 @@ class Engine:
         query: Query,
         session: ResolvedSession,
         interests: SessionInterests,
+        reading: RequestReading,
         exact: bool,
         depth: int = 1,
     ) -> Ranking:
@@ -281,12 +294,52 @@ class Engine:
         each interest (`exact`: every allowed item is in the pool)."""
         arrays = snapshot.arrays
         mask = candidate_mask(arrays.vocab, snapshot.table, query, session)
-        request = None if query.text is None else self._request_vector(query.text)
+        constraints = reading.constrain(snapshot.table, mask)
+        if constraints.mask is not None:
+            mask &= constraints.mask
+        reading.notes.extend(n for n in constraints.notes if n not in reading.notes)
+        steer = reading.steering_text
+        request = None if steer is None else self._request_vector(steer)
         types = self._type_codes[session.types]
         scored = model_scores(self._model, arrays, session, interests, types, request)
         scale = standardise(scored.base, snapshot.scale_rows)
         terms = adjustments(arrays, session, query.impressions, request, snapshot.scale_rows)
         return ranked_pool(scored, scale, mask, terms, snapshot.item_index, exact, depth)
+
+    def _read_request(self, snapshot: CatalogueSnapshot, text: str | None) -> RequestReading:
+        """What a typed request asks for (`interpret`), and the text left to steer by.
+
+        A model without item text can still honour the request's hard constraints; only a
+        request with nothing but soft wishes is refused there (a ConfigError, a 4xx).
+        """
+        if text is None:
+            return RequestReading(None, None, [])
+        understood = self._interpreter_for(snapshot.table).interpret(text)
+        notes = list(understood.conflicts)
+        steer = steering_text(text, understood)
+        if steer is not None and not self._has_text:
+            if not has_constraints(understood):
+                self._request_vector(steer)  # raises: the model cannot read requests
+            notes.append(f"this model reads no item text, so {steer!r} could not steer")
+            steer = None
+        return RequestReading(understood, steer, notes)
+
+    def _interpreter_for(self, table: ItemTable) -> RequestInterpreter:
+        """The interpreter over this table's facets, rebuilt when items are added."""
+        with self._interpreter_lock:
+            if self._interpreter is not None and self._interpreter[0] is table:
+                return self._interpreter[1]
+        frame = pd.DataFrame(
+            {
+                CATEGORIES: [list(info.categories) for info in table.infos],
+                ATTRIBUTES: [dict(info.attributes) for info in table.infos],
+            }
+        )
+        encode = self._requests.encode_many if self._has_text else None
+        interpreter = RequestInterpreter(Facets.from_catalogue(frame), encode)
+        with self._interpreter_lock:
+            self._interpreter = (table, interpreter)
+        return interpreter
 
     def _request_vector(self, text: str) -> np.ndarray:
         """The unit language-model vector of a typed request (or search text)."""
@@ -297,6 +350,37 @@ class Engine:
         return self._requests.encode_one(text, self._model.text_dimension)
 
 
+def steering_text(text: str, understood: UnderstoodRequest) -> str | None:
+    """The text a request steers the ranking by, if any.
+
+    What the interpreter could not ground in the catalogue's facets (`soft`) steers. A
+    request that was all facets does not steer: its constraints already keep out whatever
+    does not match, and among the items that do, the session orders better than the
+    request's words (simulated users on validation, feedback+query SR@10: 0.92 without
+    steering, 0.79 steered by the request's text; CHANGELOG). A request nothing was
+    understood of steers by its words.
+    """
+    if understood.soft:
+        return understood.soft
+    if has_constraints(understood) or understood.avoid:
+        return None
+    return text
+
+
+@dataclass
+class RequestReading:
+    """One request as read for one recommendation: understood, what steers, notes."""
+
+    understood: UnderstoodRequest | None
+    steering_text: str | None
+    notes: list[str] = field(default_factory=list)
+
+    def constrain(self, table: ItemTable, allowed: np.ndarray) -> Constraints:
+        if self.understood is None:
+            return Constraints(None, ())
+        return apply_constraints(table, self.understood, allowed)
+
+
 def _slate(
     snapshot: CatalogueSnapshot,
     query: Query,
@@ -305,6 +389,7 @@ def _slate(
     ranking: Ranking,
     picks: Picks,
     item_stats: Mapping[str, tuple[int, int]] | None,
+    reading: RequestReading,
 ) -> Slate:
     """The picked rows as the caller sees them: ids, titles, rounded scores, reasons."""
     rows = np.asarray(picks.rows, dtype=np.int64)
@@ -318,9 +403,10 @@ def _slate(
             snapshot.arrays.similarity,
             session,
             interests.reported,
-            query.text,
+            reading.steering_text,
             request_cosines,
             ranking.request_reference,
+            reading.understood,
         )
         known = item_stats or {}
         stats = [known.get(i) for i in ids]
@@ -339,4 +425,5 @@ def _slate(
             ids, picks.rows, picks.scores, reasons, picks.interests, strict=True
         )
     )
-    return Slate(items, interests.reported, session.unknown)
+    understood = None if reading.understood is None else reading.understood.as_json()
+    return Slate(items, interests.reported, session.unknown, understood, tuple(reading.notes))

@@ -17,6 +17,7 @@ import numpy as np
 from sessionrec.data.schema import EventType
 from sessionrec.engine.catalogue import ItemTable
 from sessionrec.engine.feedback import ResolvedSession
+from sessionrec.engine.interpret import UnderstoodRequest
 from sessionrec.engine.query import Interest, Reason
 
 WEAK_ANCHOR = 0.5
@@ -53,6 +54,8 @@ class SlateContext:
     """Cosine of the request to each slate item (None without a request)."""
     request_reference: float
     """Mean cosine of the request over the catalogue: above it, an item matches."""
+    understood: UnderstoodRequest | None = None
+    """The request as interpreted: its facets name the match ("Horror, as you asked")."""
 
 
 def _quote(text: str) -> str:
@@ -92,6 +95,40 @@ def anchor_reasons(
     return out
 
 
+def _facet_reason(context: SlateContext, row: int) -> Reason | None:
+    """ "Horror, as you asked; not Comedy; year 1970-1979": the parts of the understood
+    request this item satisfies (every slate item satisfies the hard ones; of several
+    asked categories relaxed to any of them, only those it has are named)."""
+    understood = context.understood
+    if understood is None:
+        return None
+    info = context.table.infos[row]
+    has = {c.casefold() for c in info.categories}
+    parts = []
+    asked = [c for c in understood.include if c.casefold() in has]
+    if asked:
+        parts.append(f"{', '.join(asked)}, as you asked")
+    if understood.exclude:
+        parts.append("not " + " or ".join(understood.exclude))
+    for attribute in understood.ranges:
+        value = info.attributes.get(attribute)
+        if value is not None:
+            parts.append(f"{attribute} {_plain(value)}, as you asked")
+    for attribute in understood.values:
+        value = info.attributes.get(attribute)
+        if value is not None:
+            parts.append(f"{attribute} {value}, as you asked")
+    if not parts:
+        return None
+    return Reason("request", "; ".join(parts), (), 1.0)
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _anchor_wording(context: SlateContext, anchor: int) -> tuple[str, str, tuple[str, ...]]:
     """The kind, sentence and item ids of a reason naming session item `anchor`."""
     kind_of = context.session.liked_types.get(anchor, EventType.VIEW)
@@ -117,7 +154,10 @@ def slate_reasons(
             pos, neg = stats[r] or (0, 0)
             seen = f"{pos} of {pos + neg} people liked it so far" if pos + neg else "new to most"
             reasons.append(Reason("explore", f"something to try ({seen})", (), 0.0))
-        if context.request is not None and context.request_cosines is not None:
+        facet_reason = _facet_reason(context, int(rows[r]))
+        if facet_reason is not None:
+            reasons.append(facet_reason)
+        elif context.request_cosines is not None and context.request is not None:
             cosine = float(context.request_cosines[r])
             if cosine > context.request_reference:
                 text = f"matches your request {_quote(context.request)}"

@@ -4,7 +4,8 @@ What each event type means here:
 
 - view, click, cart, purchase, like, rating: the item enters the model's sequence with its
   type (the transformer conditions on it) and counts as seen;
-- like and purchase also pull items that read like it (language-model cosine) up;
+- like and purchase also pull items that read like it (language-model cosine) up; a click
+  or add-to-cart pulls them too, more weakly (`CLICK_WEIGHT`);
 - dislike: the item leaves the sequence (earlier views of it included: the person has
   since said no), never appears again in the session, and its look-alikes are pushed down;
 - skip (shown, passed over): the item decays, as do items the caller reports as shown.
@@ -32,7 +33,11 @@ NEGATIVE_TYPES = frozenset({EventType.DISLIKE, EventType.SKIP})
 """Events that say 'not this': they never become context for the model."""
 
 LIKED_TYPES = frozenset({EventType.LIKE, EventType.PURCHASE})
-"""Events whose items pull their look-alikes up."""
+"""Events whose items pull their look-alikes up with LIKE_WEIGHT."""
+
+CLICKED_TYPES = frozenset({EventType.CLICK, EventType.CART})
+"""Events whose items pull their look-alikes up with CLICK_WEIGHT: a choice made in the
+session, weaker than a like. Views and ratings (a history) pull nothing."""
 
 LOOKALIKE_FLOOR = 0.5
 """Cosine below which two items do not count as alike. Item texts of one template share
@@ -43,10 +48,15 @@ DISLIKE_WEIGHT = 3.0
 0 at LOOKALIKE_FLOOR. Three spreads take an item from the top of a slate to well outside it
 (a text cosine of 0.9 gives 2.4), which is what a person means by 'not this kind'."""
 
-LIKE_WEIGHT = 2.0
-"""Pull on an item identical in text to a liked one, in score spreads: weaker than a
-dislike's push, since a like already steers the model through the typed event and should
-not bury the rest of the session, but enough to lift a liked kind by a block of ranks."""
+LIKE_WEIGHT = 8.0
+"""Pull on an item identical in text to a liked one, in score spreads. Chosen on simulated
+users held apart from the benchmark's (`benchmarks/bench_simulate.py --split validation`):
+SR@10 with feedback rose with the pull up to 6 spreads and then levelled off (the CHANGELOG
+has the grid). Items a little alike (cosine just above LOOKALIKE_FLOOR) gain a fraction of
+it, so the session still orders the liked kind."""
+
+CLICK_WEIGHT = 4.0
+"""Pull of a clicked item's look-alikes: half a like's, chosen with LIKE_WEIGHT."""
 
 IMPRESSION_DECAY = 0.85
 """Preference kept per time an item was shown in an earlier slate without being chosen."""
@@ -71,6 +81,8 @@ class ResolvedSession:
     """Distinct indices with a context event."""
     liked: np.ndarray
     """Distinct indices liked or purchased (and not disliked)."""
+    clicked: np.ndarray
+    """Distinct indices whose strongest event is a click or add-to-cart (not disliked)."""
     disliked: np.ndarray
     """Distinct indices disliked: excluded from every slate of the session."""
     skips: Mapping[int, int]
@@ -158,11 +170,13 @@ def read_session(events: Sequence[SessionEvent], vocab: Vocabulary) -> ResolvedS
         if best is None or (best is not kind and _STRENGTH.get(kind, 0) > _STRENGTH.get(best, 0)):
             strongest[i] = kind
     liked = [i for i, t in strongest.items() if t in LIKED_TYPES]
+    clicked = [i for i, t in strongest.items() if t in CLICKED_TYPES]
     return ResolvedSession(
         sequence=np.asarray(sequence, dtype=np.int64),
         types=np.asarray(types, dtype=np.int64),
         seen=np.asarray(sorted(strongest), dtype=np.int64),
         liked=np.asarray(liked, dtype=np.int64),
+        clicked=np.asarray(clicked, dtype=np.int64),
         disliked=np.asarray(sorted(disliked), dtype=np.int64),
         skips=skips,
         unknown=tuple(unknown),
@@ -187,25 +201,33 @@ def pool_products(matrix: np.ndarray, pool: np.ndarray, queries: np.ndarray) -> 
 
 
 def feedback_adjustment(
-    similarity: np.ndarray, pool: np.ndarray, liked: np.ndarray, disliked: np.ndarray
+    similarity: np.ndarray,
+    pool: np.ndarray,
+    liked: np.ndarray,
+    disliked: np.ndarray,
+    clicked: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per pool item: (pull toward liked look-alikes, push from disliked look-alikes).
+    """Per pool item: (pull toward liked and clicked look-alikes, push from disliked ones).
 
     `similarity` holds every item's unit vector (language-model space where the model has
     text); only the strongest look-alike counts, so ten liked comedies do not add up to ten
     pulls. Both are ≥ 0: the score moves by pull − push.
     """
+    clicked = np.zeros(0, dtype=np.int64) if clicked is None else clicked
     pull = np.zeros(len(pool), dtype=np.float64)
     push = np.zeros(len(pool), dtype=np.float64)
-    anchors = np.concatenate([liked, disliked])
+    anchors = np.concatenate([liked, clicked, disliked])
     if not len(anchors):
         return pull, push
     cosines = pool_products(similarity, pool, similarity[anchors])  # (anchors, pool)
     ramp = lookalike_ramp(cosines)
+    n_liked, n_pulling = len(liked), len(liked) + len(clicked)
     if len(liked):
-        pull = LIKE_WEIGHT * ramp[: len(liked)].max(axis=0)
+        pull = LIKE_WEIGHT * ramp[:n_liked].max(axis=0)
+    if len(clicked):
+        pull = np.maximum(pull, CLICK_WEIGHT * ramp[n_liked:n_pulling].max(axis=0))
     if len(disliked):
-        push = DISLIKE_WEIGHT * ramp[len(liked) :].max(axis=0)
+        push = DISLIKE_WEIGHT * ramp[n_pulling:].max(axis=0)
     return pull, push
 
 

@@ -148,8 +148,14 @@ class Interest:
 
 @dataclass(frozen=True)
 class Slate:
-    """The engine's answer: ranked items, the session's interests, ids it did not know."""
+    """The engine's answer: ranked items, the session's interests, ids it did not know,
+    and how a typed request was understood."""
 
     items: tuple[SlateItem, ...]
     interests: tuple[Interest, ...]
     unknown_items: tuple[str, ...]
+    understood: Mapping[str, object] | None = None
+    """The request as the engine read it (`UnderstoodRequest.as_json`); None without one."""
+    notes: tuple[str, ...] = ()
+    """What the person should know about the request: contradictions, constraints that
+    could not all be met (then the slate may be short or empty)."""

@@ -220,6 +220,7 @@ class Adjustments:
     """(n, D) unit language-model vectors the request is matched against."""
     liked: np.ndarray
     disliked: np.ndarray
+    clicked: np.ndarray
     impressions: Mapping[int, int]
     """Row → times shown in earlier slates."""
     skips: Mapping[int, int]
@@ -255,6 +256,7 @@ def adjustments(
         arrays.text,
         session.liked,
         session.disliked,
+        session.clicked,
         shown,
         session.skips,
         request,
@@ -324,8 +326,10 @@ def adjust(scores: np.ndarray, pool: np.ndarray, terms: Adjustments) -> Adjusted
     """
     penalised = scores
     lift: np.ndarray | None = None  # (len(pool),) the same for every interest
-    if len(terms.liked) or len(terms.disliked):
-        pull, push = feedback_adjustment(terms.similarity, pool, terms.liked, terms.disliked)
+    if len(terms.liked) or len(terms.disliked) or len(terms.clicked):
+        pull, push = feedback_adjustment(
+            terms.similarity, pool, terms.liked, terms.disliked, terms.clicked
+        )
         decay = decay_penalty(pool, terms.impressions, terms.skips)
         penalised = scores - (push - decay)[:, None]
         lift = pull

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -65,7 +65,7 @@ class RequestEncoder:
                 return hit
         encoder = self.encoder
         with self._lock:  # sentence-transformers models are not safe to share across threads
-            vector = encoder.encode([key])[0]
+            vector = encoder.encode_queries([key])[0]
         if vector.shape[0] != dimension:
             raise ConfigError(
                 f"text encoder {encoder.name} gives {vector.shape[0]}-dimensional vectors but "
@@ -78,6 +78,13 @@ class RequestEncoder:
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         return vector
+
+    def encode_many(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit query vectors of several short texts (the interpreter's spans and facet
+        names), uncached: the interpreter keeps its own cache."""
+        encoder = self.encoder
+        with self._lock:
+            return encoder.encode_queries(list(texts))
 
 
 def blend_queries(session: np.ndarray, request: np.ndarray) -> np.ndarray:

@@ -2,19 +2,25 @@
 
 Users come from held-out data (`users_from_interactions`): a user's chronological history
 up to a cut starts the session (as views) and the items after the cut are the hidden
-targets. The model must be trained without them: `prefix_interactions` is every user's
-history up to the same cut, the only data an artifact for the simulation may see.
+targets; by default one, the next item, as in the multi-round conversational
+recommendation simulators of EAR (Lei et al. 2020) and UNICORN (Deng et al. 2021), where a
+user looks for one item. The model must be trained without them: `prefix_interactions` is
+every user's history up to the same cut, the only data an artifact for the simulation may
+see.
 
-Each turn the system shows `k` items. The user
+What the user knows of an item are its attributes (`ItemFacts.features`): its categories
+and, where the catalogue has a year, its decade. Each turn the system shows `k` items. The
+user
 
 - accepts and ends the session when a target is on the slate (success);
 - otherwise, with probability `p_click`, clicks (or, with `p_like`, likes) the shown item
-  sharing the most categories with one target, if any shares one; with `p_dislike`,
-  dislikes a shown item sharing no category with any target; doing neither is a skip;
+  whose attributes are closest to one target's (Jaccard similarity, at least
+  `min_jaccard`), if one shares a category with it; with `p_dislike`, dislikes a shown
+  item sharing no category with any target; doing neither is a skip;
 - gives up after `patience` turns in a row without a click (abandonment).
 
 Information policy (the leak Zhu et al. 2024, "How Reliable is Your Simulator?", found in
-iEvaLM): the user's behaviour reads only its targets' categories (`TargetProfile`), never
+iEvaLM): the user's behaviour reads only its targets' attributes (`TargetProfile`), never
 their ids or titles. A typed request is built from the profile alone and is checked
 against the targets' titles (`leaks_title`, a fuzzy match); a leaking request is dropped
 (the query goes without text) and counted. The system never sees a target: events are the
@@ -26,7 +32,7 @@ Modes, all with the same users and random draws:
   (the prefix), with the items already shown excluded, so the user pages down one ranking;
 - feedback: the prefix plus the clicks, likes and dislikes so far (shown items excluded
   and reported as impressions);
-- feedback+query: feedback plus the typed request (`genre_request`) from turn 1 on;
+- feedback+query: feedback plus the typed request (`profile_request`) from turn 1 on;
 - feedback+interests: feedback on an engine that splits the session into interests;
 - feedback+explore: feedback with a share of each slate spent on exploration (no item
   statistics: Thompson draws from the prior among the best candidates).
@@ -38,18 +44,22 @@ per turn, whatever the user does), so modes differ by the system alone.
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from sessionrec.data.schema import (
+    ATTRIBUTES,
     CATEGORIES,
     ITEM_ID,
     TITLE,
@@ -61,16 +71,23 @@ from sessionrec.data.schema import (
 from sessionrec.data.splits import position_from_end, sort_sequences
 from sessionrec.engine.query import Filters, Query, SessionEvent, Slate
 from sessionrec.errors import ConfigError, DataError
+from sessionrec.eval.cases import IGNORED_CATEGORIES, Language, category_name, decade_of
 from sessionrec.interactive.turn_metrics import SessionOutcome, slate_diversity, summarise
 
-DEFAULT_TARGETS = 3
-"""Held-out items per user: the last three of the history."""
+logger = logging.getLogger(__name__)
+
+DEFAULT_TARGETS = 1
+"""Held-out items per user: the last one of the history (the item the user looks for)."""
 
 MIN_PREFIX = 5
 """Fewest prefix events a simulated user starts with."""
 
 MAX_PREFIX = 50
 """Most recent prefix events sent (the transformer reads 50)."""
+
+MIN_JACCARD = 0.5
+"""Least attribute similarity to a target that makes a shown item worth a click: half its
+attributes in common, as "this is the kind of thing I mean" would need."""
 
 LEAK_RATIO = 0.9
 """`SequenceMatcher` ratio from which a run of request words counts as a target title:
@@ -112,21 +129,43 @@ class SimulatedUser:
 
 @dataclass(frozen=True)
 class TargetProfile:
-    """All the simulated user knows of what it looks for: each target's categories."""
+    """All the simulated user knows of what it looks for: each target's categories and
+    decade (None where the catalogue has no year)."""
 
     categories: tuple[frozenset[str], ...]
+    decades: tuple[int | None, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.decades:
+            object.__setattr__(self, "decades", (None,) * len(self.categories))
+        if len(self.decades) != len(self.categories):
+            raise ConfigError("a target profile needs one decade (or None) per target")
 
     @property
     def union(self) -> frozenset[str]:
         return frozenset().union(*self.categories)
 
+    @property
+    def features(self) -> tuple[frozenset[str], ...]:
+        """Per target, its categories and its decade token (`decade_token`)."""
+        return tuple(
+            cats | {decade_token(d)} if d is not None else cats
+            for cats, d in zip(self.categories, self.decades, strict=True)
+        )
+
+
+def decade_token(decade: int) -> str:
+    """A decade as an attribute of its own ("1990s"), beside the category names."""
+    return f"{decade}s"
+
 
 @dataclass(frozen=True)
 class ItemFacts:
-    """Item id → categories and title, from the catalogue."""
+    """Item id → categories, decade and title, from the catalogue."""
 
     categories: Mapping[str, frozenset[str]]
     titles: Mapping[str, str]
+    decades: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_catalogue(cls, catalogue: Catalogue) -> ItemFacts:
@@ -140,13 +179,28 @@ class ItemFacts:
             for item, title in zip(frame[ITEM_ID], frame[TITLE], strict=True)
             if isinstance(title, str) and title
         }
-        return cls(cats, titles)
+        decades = {}
+        for item, attributes in zip(frame[ITEM_ID], frame[ATTRIBUTES], strict=True):
+            decade = decade_of(attributes) if isinstance(attributes, Mapping) else None
+            if decade is not None:
+                decades[str(item)] = decade
+        return cls(cats, titles, decades)
 
     def of(self, item_id: str) -> frozenset[str]:
+        """The item's categories."""
         return self.categories.get(item_id, frozenset())
 
+    def features(self, item_id: str) -> frozenset[str]:
+        """The item's categories and decade token: what the user compares with a target."""
+        decade = self.decades.get(item_id)
+        cats = self.of(item_id)
+        return cats | {decade_token(decade)} if decade is not None else cats
+
     def profile(self, user: SimulatedUser) -> TargetProfile:
-        return TargetProfile(tuple(self.of(t) for t in user.targets))
+        return TargetProfile(
+            tuple(self.of(t) for t in user.targets),
+            tuple(self.decades.get(t) for t in user.targets),
+        )
 
 
 @dataclass(frozen=True)
@@ -167,9 +221,9 @@ class UserPolicy:
     """Chance of disliking a shown item that shares no category with any target."""
     explore: float = 0.2
     """Share of the slate spent on exploration in feedback+explore."""
-    min_jaccard: float = 0.0
-    """Least Jaccard similarity of categories to some target that makes a shown item worth
-    a click (0: any shared category will do)."""
+    min_jaccard: float = MIN_JACCARD
+    """Least Jaccard similarity of attributes (`ItemFacts.features`) to some target that
+    makes a shown item worth a click (0: any shared category will do)."""
 
     def __post_init__(self) -> None:
         if self.k < 1 or self.turns < 1 or self.patience < 1:
@@ -180,17 +234,41 @@ class UserPolicy:
                 raise ConfigError(f"{name} must be a probability, got {value!r}")
 
 
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
+"""(mode, users) → the callback to advance by a number of users done."""
+
 RequestBuilder = Callable[[TargetProfile], str | None]
 """Builds the user's typed request from what it knows of its targets (None: no request)."""
 
 
-def genre_request(profile: TargetProfile) -> str | None:
-    """ "a <genre> film" for the commonest category of the targets (ties: alphabetical).
+def profile_request(profile: TargetProfile, language: Language = Language.EN) -> str | None:
+    """What the user types: the categories most of its targets have (all of them for one
+    target, alphabetical) and their commonest decade, e.g. "a comedy romance film from the
+    1990s" / "90年代的喜剧爱情电影". None when the targets have no category.
 
-    No exclusions: the engine reads a request by its language-model cosine, to which
-    "not horror" is close to horror.
+    No exclusions: a request that says what is wanted is the common case, and one built
+    from the targets' own attributes cannot name a category they lack.
     """
-    counts = Counter(c for cats in profile.categories for c in cats)
+    counts = Counter(c for cats in profile.categories for c in cats if c not in IGNORED_CATEGORIES)
+    if not counts:
+        return None
+    top = max(counts.values())
+    chosen = sorted(c for c, n in counts.items() if n == top)
+    decades = Counter(d for d in profile.decades if d is not None)
+    decade = min(decades, key=lambda d: (-decades[d], d)) if decades else None
+    names = [category_name(c, language) for c in chosen]
+    if language is Language.ZH:
+        era = f"{decade}年代的" if decade is not None else ""
+        return f"{era}{''.join(names)}电影"
+    era = f" from the {decade}s" if decade is not None else ""
+    article = "an" if names[0][:1] in "aeiou" else "a"
+    return f"{article} {' '.join(names)} film{era}"
+
+
+def genre_request(profile: TargetProfile) -> str | None:
+    """ "a <genre> film" for the commonest category of the targets (ties: alphabetical):
+    the vaguer request, for comparison with `profile_request`."""
+    counts = Counter(c for cats in profile.categories for c in cats if c not in IGNORED_CATEGORIES)
     if not counts:
         return None
     genre = min(counts, key=lambda c: (-counts[c], c))
@@ -266,12 +344,12 @@ class _ModeTally:
     shown: set[str] = field(default_factory=set)
 
 
-def _best_overlap(cats: frozenset[str], profile: TargetProfile) -> int:
-    return max((len(cats & t) for t in profile.categories), default=0)
-
-
-def _best_jaccard(cats: frozenset[str], profile: TargetProfile) -> float:
-    return max((len(cats & t) / len(cats | t) for t in profile.categories if cats | t), default=0.0)
+def best_jaccard(features: frozenset[str], profile: TargetProfile) -> float:
+    """The item's highest Jaccard similarity of attributes to any one target."""
+    return max(
+        (len(features & t) / len(features | t) for t in profile.features if features | t),
+        default=0.0,
+    )
 
 
 def simulate_session(
@@ -281,7 +359,7 @@ def simulate_session(
     mode: Mode,
     policy: UserPolicy,
     rng: np.random.Generator,
-    request: RequestBuilder = genre_request,
+    request: RequestBuilder = profile_request,
     slates: list[tuple[str, ...]] | None = None,
 ) -> SessionOutcome:
     """One conversation of `user` with `engine` in `mode`; `slates` collects what was shown."""
@@ -321,16 +399,13 @@ def simulate_session(
         u_click, u_like, u_dislike, u_pick = rng.random(4)
         for item in ids:
             shown[item] = shown.get(item, 0) + 1
-        related = [
-            i
-            for i in ids
-            if facts.of(i) & wanted and _best_jaccard(facts.of(i), profile) >= policy.min_jaccard
-        ]
+        closeness = {i: best_jaccard(facts.features(i), profile) for i in ids}
+        related = [i for i in ids if facts.of(i) & wanted and closeness[i] >= policy.min_jaccard]
         unrelated = [i for i in ids if not facts.of(i) & wanted]
         clicked = False
         if related and u_click < policy.p_click:
             # max keeps the first of equals: the best-placed among the closest.
-            best = max(related, key=lambda i: _best_overlap(facts.of(i), profile))
+            best = max(related, key=closeness.__getitem__)
             kind = EventType.LIKE if u_like < policy.p_like else EventType.CLICK
             feedback.append(SessionEvent(best, kind))
             clicks += 1
@@ -352,14 +427,16 @@ def simulate(
     seed: int = 0,
     modes: Sequence[Mode] = ALL_MODES,
     interests_engine: Recommending | None = None,
-    request: RequestBuilder = genre_request,
+    request: RequestBuilder = profile_request,
+    progress: ProgressFactory | None = None,
 ) -> dict[str, Any]:
     """Every user through every mode; the JSON of the issue: users, turns, k and per mode
     SR@1..SR@T, AT, hDCG, clicks, diversity, coverage, abandoned, leaks_dropped.
 
     `engine` should give unsplit slates (`Engine(max_interests=1)`); feedback+interests
     runs on `interests_engine` (an engine that splits sessions into interests). Coverage
-    is the share of the catalogue's items shown at least once in the mode.
+    is the share of the catalogue's items shown at least once in the mode. `progress`
+    gets (mode, users) per mode and returns what to call after each user.
     """
     if Mode.INTERESTS in modes and interests_engine is None:
         raise ConfigError("mode feedback+interests needs an interests_engine")
@@ -378,6 +455,8 @@ def simulate(
         system = interests_engine if mode is Mode.INTERESTS else engine
         assert system is not None  # checked above
         tally = _ModeTally()
+        advance = progress(mode.value, len(users)) if progress is not None else None
+        started = time.perf_counter()
         for user, user_seed in zip(users, user_seeds, strict=True):
             slates: list[tuple[str, ...]] = []
             outcome = simulate_session(
@@ -391,12 +470,25 @@ def simulate(
                 slates,
             )
             tally.outcomes.append(outcome)
+            if advance is not None:
+                advance(1)
             for ids in slates:
                 tally.diversity.append(slate_diversity([facts.of(i) for i in ids]))
                 tally.shown.update(ids)
         diversity = float(np.mean(tally.diversity)) if tally.diversity else 0.0
         coverage = len(tally.shown) / n_items
-        result["modes"][mode.value] = summarise(tally.outcomes, policy.turns, diversity, coverage)
+        summary = summarise(tally.outcomes, policy.turns, diversity, coverage)
+        result["modes"][mode.value] = summary
+        at = min(10, policy.turns)
+        logger.info(
+            "simulated %d users in mode %s in %.1f s: SR@%d %.3f, AT %.2f",
+            len(users),
+            mode.value,
+            time.perf_counter() - started,
+            at,
+            summary[f"SR@{at}"],
+            summary["AT"],
+        )
     return result
 
 
@@ -409,6 +501,15 @@ def sample_users(users: Sequence[SimulatedUser], n: int, seed: int = 0) -> list[
     return [users[int(i)] for i in picked]
 
 
+def validation_users(
+    users: Sequence[SimulatedUser], n: int, n_test: int, seed: int = 0
+) -> list[SimulatedUser]:
+    """Up to `n` users that `sample_users(users, n_test, seed)` leaves out, in order: the
+    users the engine's constants are chosen on, never the ones they are reported on."""
+    test = {u.user_id for u in sample_users(users, n_test, seed)}
+    return [u for u in users if u.user_id not in test][:n]
+
+
 def simulate_artifact(
     artifact: str | Path,
     data: str | Path,
@@ -418,10 +519,14 @@ def simulate_artifact(
     seed: int = 0,
     n_targets: int = DEFAULT_TARGETS,
     modes: Sequence[Mode] = ALL_MODES,
+    language: Language = Language.EN,
+    progress: ProgressFactory | None = None,
+    validation_of: int | None = None,
 ) -> dict[str, Any]:
     """What `sessionrec simulate` runs: users from `data` (a MovieLens-style log with a
     catalogue) against the engine over `artifact`, which must have been trained on
-    `prefix_interactions(data, n_targets)` only (no target seen)."""
+    `prefix_interactions(data, n_targets)` only (no target seen). With `validation_of`,
+    `users` users from outside a test sample of that size (`validation_users`)."""
     from sessionrec.data.loaders import load_dataset
     from sessionrec.engine.engine import Engine
     from sessionrec.engine.interests import MAX_INTERESTS
@@ -437,7 +542,10 @@ def simulate_artifact(
             f"{n_targets} (the hidden targets), and a target it has not seen before",
             path=data,
         )
-    chosen = sample_users(population, users, seed)
+    if validation_of is None:
+        chosen = sample_users(population, users, seed)
+    else:
+        chosen = validation_users(population, users, validation_of, seed)
     engine = Engine.from_artifact(artifact, max_interests=1)
     interests = (
         Engine.from_artifact(artifact, max_interests=MAX_INTERESTS)
@@ -445,4 +553,18 @@ def simulate_artifact(
         else None
     )
     policy = UserPolicy(k=k, turns=turns)
-    return simulate(engine, chosen, facts, policy, seed, modes, interests)
+    result = simulate(
+        engine,
+        chosen,
+        facts,
+        policy,
+        seed,
+        modes,
+        interests,
+        partial(profile_request, language=language),
+        progress,
+    )
+    result["targets_per_user"] = n_targets
+    result["language"] = language.value
+    result["split"] = "test" if validation_of is None else "validation"
+    return result

@@ -9,6 +9,7 @@ from sessionrec.models.hybrid import Hybrid
 from sessionrec.models.knn import SessionKNN, VectorSessionKNN
 from sessionrec.models.pop import Pop
 from sessionrec.models.rules import SequentialRules
+from sessionrec.models.stan import STAN, VSTAN
 from sessionrec.models.transformer import SessionTransformer
 
 MODELS: dict[str, type[Recommender]] = {
@@ -17,6 +18,8 @@ MODELS: dict[str, type[Recommender]] = {
         Pop,
         SessionKNN,
         VectorSessionKNN,
+        STAN,
+        VSTAN,
         SequentialRules,
         GRU4Rec,
         SessionTransformer,

@@ -94,6 +94,16 @@ class SlateOut(BaseModel):
     items: list[SlateItemOut]
     interests: list[InterestOut]
     unknown_items: list[str] = Field(default_factory=list)
+    understood: dict[str, Any] | None = Field(
+        None,
+        description="How the typed request was read: include, exclude, ranges, values, "
+        "exclude_values, soft, avoid, conflicts (null without a request).",
+    )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What to know about the request: contradictions, constraints nothing "
+        "in the catalogue meets (the slate may then be short or empty).",
+    )
 
 
 class FeedbackIn(Strict):

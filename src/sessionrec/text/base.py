@@ -4,6 +4,11 @@ Every encoder (a sentence-transformers model, a plain Hugging Face encoder, an H
 embeddings service) subclasses `TextEncoder` and implements only `_encode_batch`. Batching,
 length sorting, the progress bar, the float32 cast and L2 normalisation live here once, so
 the cache, the model and the engine can rely on the same output from any encoder.
+
+Two roles: item texts are encoded with `encode` (they are what is searched, "passages"),
+typed requests with `encode_queries` (what a person asks). Most models read both alike, and
+`encode_queries` is then `encode`; a model trained with asymmetric inputs, such as E5's
+"query: " / "passage: " prefixes, also implements `_encode_query_batch`.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -128,7 +133,11 @@ class TextEncoder(ABC):
 
     @abstractmethod
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        """Encode one batch; returns (len(texts), dimension), normalised or not."""
+        """Encode one batch of item texts; returns (len(texts), dimension), normalised or not."""
+
+    def _encode_query_batch(self, texts: list[str]) -> np.ndarray:
+        """Encode one batch of requests; by default exactly as item texts (`_encode_batch`)."""
+        return self._encode_batch(texts)
 
     def encode(
         self,
@@ -136,11 +145,36 @@ class TextEncoder(ABC):
         batch_size: int = DEFAULT_BATCH_SIZE,
         show_progress: bool = False,
     ) -> np.ndarray:
-        """Encode texts in batches; returns (n, dimension) float32 rows of unit length.
+        """Encode item texts in batches; returns (n, dimension) float32 rows of unit length.
 
         Texts are batched in order of length so each batch pads to similar lengths (much
         less wasted compute on mixed short and long texts); rows come back in input order.
+        These are the vectors the embedding cache stores under `name`.
         """
+        return self._encode_in_batches(texts, batch_size, show_progress, self._encode_batch)
+
+    def encode_queries(
+        self,
+        texts: Sequence[str],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        show_progress: bool = False,
+    ) -> np.ndarray:
+        """Encode typed requests (search queries), to be compared with `encode`'s item vectors.
+
+        Same shapes and guarantees as `encode`. The same as `encode` unless the encoder
+        reads queries differently (E5's "query: " prefix); the embedding cache never stores
+        these vectors, so they never mix with the item vectors kept under `name`.
+        """
+        return self._encode_in_batches(texts, batch_size, show_progress, self._encode_query_batch)
+
+    def _encode_in_batches(
+        self,
+        texts: Sequence[str],
+        batch_size: int,
+        show_progress: bool,
+        encode_batch: Callable[[list[str]], np.ndarray],
+    ) -> np.ndarray:
+        """Batch texts by length, encode each batch with `encode_batch`, check, normalise."""
         if batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
         items = [str(t) for t in texts]
@@ -162,7 +196,7 @@ class TextEncoder(ABC):
             task = progress.add_task(f"encoding with {self.name}", total=len(items))
             for start in range(0, len(items), batch_size):
                 index = order[start : start + batch_size]
-                batch = self._encode_batch([items[i] for i in index])
+                batch = encode_batch([items[i] for i in index])
                 batch = self._check_batch(batch, len(index))
                 if out is None:
                     out = np.empty((len(items), batch.shape[1]), dtype=np.float32)

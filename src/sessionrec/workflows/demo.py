@@ -46,8 +46,10 @@ def cached_artifact_path(
     root: Path | None = None,
     catalogue: Path | None = None,
     catalogue_columns: CatalogueMapping | None = None,
+    encoder: str | None = None,
 ) -> Path:
-    """Where the demo keeps the model trained on `folder` (with `catalogue`'s items)."""
+    """Where the demo keeps the model trained on `folder` (with `catalogue`'s items, and
+    `encoder`'s text vectors where it is not the default)."""
     base = root if root is not None else cache_dir() / "artifacts"
     name = f"ml-100k-{DEMO_MODEL}-{data_digest(folder)}"
     if catalogue is not None:
@@ -56,7 +58,16 @@ def cached_artifact_path(
             mapping = hashlib.sha256(repr(catalogue_columns).encode()).hexdigest()[:8]
             items += f"-{mapping}"
         name += f"-items-{items}"
+    spec = _encoder_spec(encoder)
+    if spec is not None:
+        name += f"-encoder-{hashlib.sha256(spec.encode()).hexdigest()[:8]}"
     return base / name
+
+
+def _encoder_spec(encoder: str | None) -> str | None:
+    """The spec of a chosen encoder; None for the default, however it was written."""
+    spec = (encoder or "").strip()
+    return None if spec in ("", "default") else spec
 
 
 def is_usable(artifact: Path) -> bool:
@@ -76,14 +87,16 @@ def demo_artifact(
     progress: bool = True,
     catalogue: Path | None = None,
     catalogue_columns: CatalogueMapping | None = None,
+    encoder: str | None = None,
 ) -> tuple[Path, bool]:
     """The cached model for `folder`, trained first when missing; True when just trained.
 
-    `catalogue` replaces MovieLens' own item file (one with plots, say).
+    `catalogue` replaces MovieLens' own item file (one with plots, say); `encoder` is the
+    text encoder spec (None: the bundled MiniLM), and each one gets its own cached model.
     """
     if catalogue is not None and not catalogue.is_file():
         raise DataError("no such catalogue file", path=catalogue)
-    target = cached_artifact_path(folder, root, catalogue, catalogue_columns)
+    target = cached_artifact_path(folder, root, catalogue, catalogue_columns, encoder)
     if is_usable(target):
         return target, False
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -91,7 +104,14 @@ def demo_artifact(
     try:
         overrides = {"threads": threads, "max_seconds": max_seconds}
         options = DataOptions(data=folder, catalogue=catalogue, catalogue_columns=catalogue_columns)
-        train_to_artifact(options, DEMO_MODEL, staging, progress=progress, overrides=overrides)
+        train_to_artifact(
+            options,
+            DEMO_MODEL,
+            staging,
+            progress=progress,
+            overrides=overrides,
+            encoder=_encoder_spec(encoder),
+        )
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
     finally:

@@ -96,6 +96,16 @@ def warn_without_text(model_name: str, config: ModelConfig, catalogue: Catalogue
         )
 
 
+def encoder_setting(spec: str) -> Setting:
+    """`--encoder SPEC` as the setting it stands for, ``text_encoder=SPEC``.
+
+    Built rather than parsed, so a spec is never read as JSON; like any setting without a
+    model name it reaches the hybrid's transformer too, and a model that reads no item
+    text refuses it.
+    """
+    return Setting(None, ("text_encoder",), spec, f"text_encoder={spec}")
+
+
 def train_to_artifact(
     options: DataOptions,
     model_name: str,
@@ -104,15 +114,19 @@ def train_to_artifact(
     progress: bool = True,
     overrides: Mapping[str, Any] | None = None,
     model_settings: Sequence[Setting] = (),
+    encoder: str | None = None,
 ) -> tuple[Recommender, Path]:
     """Fit `model_name` on all the data (validation carved from its latest sessions), save.
 
     `overrides` sets config fields the model has (e.g. `threads`, `max_seconds` for the
     demo's bounded training); fields it lacks are ignored, as for `seed` and `progress`.
-    `model_settings` are the user's `--set` options, checked against the model's config.
+    `model_settings` are the user's `--set` options, checked against the model's config;
+    `encoder` is a text encoder spec (`text.registry.load_encoder`), applied after them.
     The output folder is checked first, so a bad `out` fails before minutes of training.
     """
     cls = model_class(model_name)
+    if encoder is not None:
+        model_settings = [*model_settings, encoder_setting(encoder)]
     check_settings([model_name], model_settings)
     source = options.data or options.train
     if source is None:

@@ -80,6 +80,8 @@ def slate_json(slate: Slate) -> dict[str, Any]:
             for i in slate.interests
         ],
         "unknown_items": list(slate.unknown_items),
+        "understood": None if slate.understood is None else dict(slate.understood),
+        "notes": list(slate.notes),
     }
 
 

@@ -117,6 +117,31 @@ function renderSlate(slate) {
   list.dataset.version = String(Number(list.dataset.version) + 1);
 }
 
+// How the engine read the typed request: "Understood: Horror · not Comedy · year 1970–1979".
+function describeUnderstood(understood) {
+  if (!understood) return "";
+  const parts = [];
+  if (understood.include.length) parts.push(understood.include.join(" + "));
+  understood.exclude.forEach((c) => parts.push(`not ${c}`));
+  Object.entries(understood.ranges).forEach(([name, [lo, hi]]) => {
+    if (lo !== null && hi !== null) parts.push(`${name} ${lo}–${hi}`);
+    else if (lo !== null) parts.push(`${name} from ${lo}`);
+    else if (hi !== null) parts.push(`${name} up to ${hi}`);
+  });
+  Object.entries(understood.values).forEach(([name, values]) => parts.push(`${name}: ${values.join(" or ")}`));
+  Object.entries(understood.exclude_values).forEach(([name, values]) => parts.push(`${name} not ${values.join(" or ")}`));
+  if (understood.soft) parts.push(`“${understood.soft}”`);
+  return parts.length ? `Understood: ${parts.join(" · ")}` : "";
+}
+
+function renderUnderstood(slate) {
+  const box = $("request-understood");
+  const text = describeUnderstood(slate.understood);
+  const notes = (slate.notes || []).join(" ");
+  box.textContent = [text, notes].filter(Boolean).join(" — ");
+  box.hidden = !box.textContent;
+}
+
 function renderInterests(interests) {
   const box = $("interests");
   if (!interests.length) {
@@ -170,6 +195,7 @@ function refresh() {
     try {
       const slate = await api("POST", sessionPath("/recommendations"), body);
       renderSlate(slate);
+      renderUnderstood(slate);
       renderInterests(slate.interests);
       renderEvents(await api("GET", sessionPath()));
     } catch (error) { setStatus(error.message); }

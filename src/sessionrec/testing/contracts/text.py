@@ -93,3 +93,15 @@ class TextEncoderContract(ABC):
     def test_a_batch_size_below_one_is_a_config_error(self, encoder: TextEncoder) -> None:
         with pytest.raises(ConfigError, match="batch_size"):
             encoder.encode(self.texts, batch_size=0)
+
+    def test_query_vectors_are_unit_float32_rows_and_batch_equals_single(
+        self, encoder: TextEncoder
+    ) -> None:
+        """`encode_queries` (typed requests) keeps `encode`'s guarantees."""
+        vectors = encoder.encode_queries(self.texts)
+        assert vectors.shape == (len(self.texts), encoder.dimension)
+        assert vectors.dtype == np.float32
+        np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+        alone = np.vstack([encoder.encode_queries([text]) for text in self.texts])
+        np.testing.assert_allclose(vectors, alone, atol=self.tolerance)
+        assert encoder.encode_queries([]).shape == (0, encoder.dimension)
