@@ -21,6 +21,7 @@ import numpy as np
 
 from sessionrec.data.schema import ATTRIBUTES, CATEGORIES, ITEM_ID, TEXT, TITLE, Catalogue
 from sessionrec.data.vocab import check_item_id
+from sessionrec.engine.interpret import as_number
 from sessionrec.engine.query import MAX_K, MAX_QUERY_CHARS
 from sessionrec.errors import ConfigError
 from sessionrec.index.base import ItemIndex
@@ -52,17 +53,11 @@ _NO_ROWS = np.zeros(0, dtype=np.int64)
 _NO_ROWS.setflags(write=False)
 
 
-def _as_float(value: Any) -> float:
-    """A number as float ("89.00" too); NaN for anything else."""
-    if value is None or isinstance(value, bool):
-        return math.nan
-    try:
-        number = (
-            float(str(value).strip().replace(",", "")) if isinstance(value, str) else float(value)
-        )
-    except (TypeError, ValueError):
-        return math.nan
-    return number if math.isfinite(number) else math.nan
+def _number_or_nan(value: Any) -> float:
+    """`interpret.as_number`, NaN for a missing or non-numeric value: the facets' ranges
+    and the constraint mask read numbers by the same rule."""
+    number = as_number(value)
+    return math.nan if number is None else number
 
 
 def _clean_text(value: Any) -> str | None:
@@ -154,7 +149,7 @@ class ItemTable:
         values = self._numeric.get(attribute)
         if values is None:
             values = np.array(
-                [_as_float(info.attributes.get(attribute)) for info in self.infos],
+                [_number_or_nan(info.attributes.get(attribute)) for info in self.infos],
                 dtype=np.float64,
             )
             values.setflags(write=False)

@@ -424,7 +424,7 @@ class Facets:
         integers: set[str] = set()
         values: dict[str, tuple[str, ...]] = {}
         for key, raw in seen.items():
-            numbers = [n for n in (_as_number(v) for v in raw) if n is not None]
+            numbers = [n for n in (as_number(v) for v in raw) if n is not None]
             if numbers and len(numbers) >= NUMERIC_SHARE * len(raw):
                 numeric[key] = (min(numbers), max(numbers))
                 if all(n == int(n) for n in numbers):
@@ -437,7 +437,8 @@ class Facets:
         return cls(ordered, numeric, values, frozenset(integers))
 
 
-def _as_number(value: Any) -> float | None:
+def as_number(value: Any) -> float | None:
+    """A catalogue value as a number (89, 12.5, "89.00"); None for anything else."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float | np.integer | np.floating):
