@@ -3,6 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 TORCH_PIN := torch==2.13.0
+# The LLM tests' real OpenAI-compatible server. PyPI has no binary wheel of it, so it is
+# built once from source and kept in WHEELHOUSE (a fresh machine spends 12-25 minutes
+# here once). Portable: a native build uses AVX-512/AMX where the CPU claims them, and on
+# some virtual machines here that dies with SIGILL on the first completion.
+LLAMA_CPP := llama-cpp-python==0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF -DLLAVA_BUILD=OFF
+WHEELHOUSE ?= $(HOME)/.cache/sessionrec/wheels
 # Reinstall whenever the project's dependencies change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 
@@ -11,9 +19,9 @@ export SESSIONREC_DATA ?= $(abspath $(CURDIR)/../shared/data)
 .PHONY: install system-deps test test-fast lint typecheck demo bench clean
 
 # Services the tests start themselves (on 127.0.0.1): Redis for the session store, Chromium
-# for the browser test; wrk drives the service benchmark. Debian packages; installed only
-# where missing.
-SYSTEM_PACKAGES := redis-server chromium chromium-driver wrk
+# for the browser test; wrk drives the service benchmark; Noto CJK so the web page's Chinese
+# text renders in that browser (no tofu boxes). Debian packages; installed only where missing.
+SYSTEM_PACKAGES := redis-server chromium chromium-driver wrk fonts-noto-cjk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
@@ -24,7 +32,12 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml
 	# torch first and pinned: an unpinned install pulls a multi-GB CUDA build.
 	$(BIN)/pip install --disable-pip-version-check -q $(TORCH_PIN)
-	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev]'
+	ls $(WHEELHOUSE)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+		$(BIN)/pip wheel --disable-pip-version-check -q --no-deps --no-cache-dir \
+		-w $(WHEELHOUSE) '$(LLAMA_CPP)'
+	$(BIN)/pip install --disable-pip-version-check -q --find-links $(WHEELHOUSE) '$(LLAMA_CPP)'
+	$(BIN)/pip install --disable-pip-version-check -q --find-links $(WHEELHOUSE) -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -32,7 +45,7 @@ install: $(STAMP) system-deps
 
 system-deps:
 	@command -v redis-server >/dev/null && command -v chromium >/dev/null && \
-		command -v wrk >/dev/null || { \
+		command -v wrk >/dev/null && fc-list 2>/dev/null | grep -q "Noto Sans CJK" || { \
 		$(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES); }
 

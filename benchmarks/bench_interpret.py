@@ -9,7 +9,12 @@ read one at a time on one thread, once without an encoder (names and the synonym
 only) and once with the bundled MiniLM: "cold" is the first reading of each text (span
 vectors cached across requests, as in a server), "repeat" the second (the request cache).
 The labelled list scores include, exclude and ranges by exact match. Target: p99 <= 10 ms.
-Exits 2 when the data is missing.
+
+Films requests also name titles of the catalogue ("I loved Toy Story, got anything just as
+tense?", "something like Heat (1995)", "not like Alien") and point at the session ("more
+like the last one"); `--catalogue-size 100000` pads the films catalogue with made-up
+titles (words of the real ones, so first words collide as in a large catalogue) to show
+title linking stays as fast at 100,000 titles. Exits 2 when the data is missing.
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from sessionrec.data.loaders import load_catalogue, load_dataset
-from sessionrec.engine.interpret import Facets, RequestInterpreter
+from sessionrec.data.schema import ITEM_ID, TITLE
+from sessionrec.engine.interpret import Facets, RequestInterpreter, Titles
 
 Range = dict[str, tuple[float | None, float | None]]
 Case = tuple[str, str, tuple[str, ...], tuple[str, ...], Range]
@@ -157,6 +164,59 @@ def generated(catalogue: str, categories: Sequence[str], n: int, seed: int) -> l
     return out
 
 
+MENTION_TEMPLATES = (
+    "Hi! I loved {t} last night, got anything just as tense?",
+    "something like {t}",
+    "I hated {t}, something lighter",
+    "not like {t} please",
+    "comedies like {t} but not too long",
+    "{t} was great, more like that",
+)
+REFERENCE_REQUESTS = (
+    "more like the last one",
+    "something darker than the previous one",
+    "like that but funnier",
+    "上一个那样的",
+    "刚才那个，但更轻松一点",
+    "Hi! got anything?",
+    "thanks, 谢谢",
+)
+
+
+def mention_requests(titles: Sequence[str], n: int, seed: int) -> list[str]:
+    """`n` requests naming catalogue titles (as written, or without the year), plus the
+    reference and chit-chat requests."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        title = rng.choice(list(titles))
+        if i % 2:
+            title = title.rsplit(" (", 1)[0]  # "Toy Story (1995)" as "Toy Story"
+        out.append(rng.choice(MENTION_TEMPLATES).format(t=title))
+    return out + list(REFERENCE_REQUESTS)
+
+
+def padded(frame: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
+    """The catalogue with made-up items up to `size`: titles of 1-5 words of the real
+    titles, with a year, so first words collide as they do in a large catalogue."""
+    if size <= len(frame):
+        return frame
+    rng = random.Random(seed)
+    vocabulary = sorted({w for t in frame[TITLE] for w in str(t).split() if w.isalpha()})
+    extra = size - len(frame)
+    made_up = pd.DataFrame(
+        {
+            ITEM_ID: [f"pad{i}" for i in range(extra)],
+            TITLE: [
+                " ".join(rng.choices(vocabulary, k=rng.randint(1, 5)))
+                + f" ({rng.randint(1920, 2020)})"
+                for _ in range(extra)
+            ],
+        }
+    )
+    return pd.concat([frame, made_up], ignore_index=True)
+
+
 def timed(interpreter: RequestInterpreter, texts: Sequence[str]) -> np.ndarray:
     """Milliseconds per request."""
     out = np.empty(len(texts))
@@ -200,6 +260,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=150, help="generated per catalogue")
     parser.add_argument("--no-encoder", action="store_true", help="skip the MiniLM rows")
     parser.add_argument("--misses", action="store_true", help="list the labelled misses")
+    parser.add_argument(
+        "--catalogue-size", type=int, default=0, help="pad the films' titles to this many"
+    )
     args = parser.parse_args()
     if not args.data.exists() or not args.shop.exists():
         print(f"missing data: {args.data} or {args.shop}", file=sys.stderr)
@@ -211,11 +274,22 @@ def main() -> int:
         "films": Facets.from_catalogue(films.frame),
         "shop": Facets.from_catalogue(shop.frame),
     }
+    start = time.perf_counter()
+    film_titles = padded(films.frame, args.catalogue_size, seed=7)
+    titles = {
+        "films": Titles.from_catalogue(film_titles),
+        "shop": Titles.from_catalogue(shop.frame),
+    }
+    print(
+        f"titles: {len(titles['films']):,} films, {len(titles['shop']):,} products, "
+        f"indexed in {(time.perf_counter() - start) * 1000:.0f} ms"
+    )
     requests = {
         name: generated(name, f.categories[:14], args.requests, seed=i)
         + [c[1] for c in LABELLED if c[0] == name]
         for i, (name, f) in enumerate(facets.items())
     }
+    requests["films"] += mention_requests(films.frame[TITLE].tolist(), 40, seed=3)
     encoders: list[tuple[str, Callable[[Sequence[str]], np.ndarray] | None]] = [("none", None)]
     if not args.no_encoder:
         import torch
@@ -233,7 +307,7 @@ def main() -> int:
         interpreters = {}
         for name, f in facets.items():
             start = time.perf_counter()
-            interpreter = RequestInterpreter(f, encode)
+            interpreter = RequestInterpreter(f, encode, titles=titles[name])
             build = (time.perf_counter() - start) * 1000
             interpreters[name] = interpreter
             texts = requests[name]
@@ -248,8 +322,13 @@ def main() -> int:
             cases = [c for c in LABELLED if keep(c[1])]
             share, n, misses = accuracy(interpreters, cases)
             accuracies.append((label, language, share, n, misses))
+    named = mention_requests(films.frame[TITLE].tolist(), 40, seed=3)[:40]
+    linked = sum(
+        bool(r.mentions or r.avoid_mentions) for r in map(interpreters["films"].interpret, named)
+    )
+    print(f"\ntitle requests with a title linked: {linked}/{len(named)}")
     long_text = "a scary movie from the 80s but not a comedy, " * 230
-    interpreter = RequestInterpreter(facets["films"], encoders[-1][1])
+    interpreter = RequestInterpreter(facets["films"], encoders[-1][1], titles=titles["films"])
     start = time.perf_counter()
     interpreter.interpret(long_text)
     print(f"\n{len(long_text):,}-character request: {(time.perf_counter() - start) * 1000:.1f} ms")

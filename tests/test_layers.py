@@ -14,6 +14,7 @@ LAYERS: dict[str, int] = {
     "metrics": 0,
     "data": 1,
     "text": 2,
+    "llm": 2,
     "train": 3,
     "models": 4,
     "artifact": 5,

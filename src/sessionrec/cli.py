@@ -84,6 +84,26 @@ EncoderOption = Annotated[
         "or st:PATH, hf:PATH, e5:PATH, openai:MODEL@URL. Same as --set text_encoder=SPEC.",
     ),
 ]
+LLMOption = Annotated[
+    str | None,
+    typer.Option(
+        "--llm",
+        help="A generative model that reads typed requests, re-ranks the top of the slate and "
+        "explains each item: openai:MODEL@URL, any OpenAI-compatible chat endpoint (vLLM, "
+        "Ollama, llama.cpp), its key from $SESSIONREC_LLM_API_KEY or $OPENAI_API_KEY. "
+        "Unreachable at start-up: a warning, and recommendations without it.",
+    ),
+]
+LLMBudgetOption = Annotated[
+    int,
+    typer.Option(
+        "--llm-budget-ms",
+        help="Milliseconds the --llm model may take per request, all its calls together; "
+        "past them the built-in path answers.",
+    ),
+]
+LLM_BUDGET_MS = 2000
+"""The per-request time the generative model gets unless told otherwise."""
 
 
 @contextmanager
@@ -578,17 +598,25 @@ def serve(
         int, typer.Option(help="Torch/BLAS threads per worker (1 is fastest under load).")
     ] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    llm: LLMOption = None,
+    llm_budget_ms: LLMBudgetOption = LLM_BUDGET_MS,
 ) -> None:
     """Serve the HTTP API and the web page over a trained artifact.
 
     Example: sessionrec serve --artifact artifact --store sqlite:///sessions.db
     """
     with user_errors():
-        settings = service_settings(artifact, store, threads)
+        settings = service_settings(artifact, store, threads, llm, llm_budget_ms)
         serve_forever(settings, host, port, workers, log_level)
 
 
-def service_settings(artifact: Path, store: str | None, threads: int = 1) -> ServiceSettings:
+def service_settings(
+    artifact: Path,
+    store: str | None,
+    threads: int = 1,
+    llm: str | None = None,
+    llm_budget_ms: int = LLM_BUDGET_MS,
+) -> ServiceSettings:
     """Settings from the command line, the rest (API key) from the environment."""
     from dataclasses import replace
 
@@ -596,7 +624,12 @@ def service_settings(artifact: Path, store: str | None, threads: int = 1) -> Ser
 
     from_env = ServiceSettings.from_env()
     return replace(
-        from_env, artifact=artifact, store_url=store or from_env.store_url, threads=threads
+        from_env,
+        artifact=artifact,
+        store_url=store or from_env.store_url,
+        threads=threads,
+        llm=llm or from_env.llm,
+        llm_budget_ms=llm_budget_ms,
     )
 
 
@@ -656,6 +689,8 @@ def demo(
     models: Annotated[str, typer.Option(help="Models to compare (with --evaluate).")] = DEMO_MODELS,
     json_out: JsonOption = None,
     encoder: EncoderOption = None,
+    llm: LLMOption = None,
+    llm_budget_ms: LLMBudgetOption = LLM_BUDGET_MS,
 ) -> None:
     """Find (or download) MovieLens-100K, train the transformer once, serve the web page."""
     with user_errors():
@@ -693,7 +728,8 @@ def demo(
         verb = "trained" if trained else "cached"
         say(f"model ({verb}): {artifact}")
         if serve:
-            serve_forever(service_settings(artifact, store), host, port, 1, "warning")
+            settings = service_settings(artifact, store, 1, llm, llm_budget_ms)
+            serve_forever(settings, host, port, 1, "warning")
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ import numpy as np
 from sessionrec.data.schema import EventType
 from sessionrec.data.vocab import Vocabulary
 from sessionrec.engine import Engine, Query, SessionEvent
+from sessionrec.engine.closeness import Closeness
 from sessionrec.engine.feedback import (
     DISLIKE_WEIGHT,
     IMPRESSION_DECAY,
@@ -89,14 +90,54 @@ def test_a_disliked_item_never_returns_and_its_lookalikes_drop(engine: Engine) -
     again = engine.recommend(Query(events=[*after_events, ev(top, "like")], k=100))
     assert top not in {item.item_id for item in again.items}
     assert top not in engine.recommend(Query(events=after_events, k=100, explore=0.3)).items
+    # One dislike is 'not this one': the rest of its kind barely moves.
     old = ranks(engine, Query(events=session, exclude_seen=True))
     new = ranks(engine, Query(events=after_events, exclude_seen=True))
     lookalikes = [i for i in new if i.startswith(genre)]
     drops = [new[i] - (old[i] - 1) for i in lookalikes]  # -1: the disliked item left the top
+    assert np.median(drops) <= 1
+
+
+def test_a_repeated_dislike_lowers_the_whole_kind(engine: Engine) -> None:
+    session = [ev("a1"), ev("a2"), ev("t1"), ev("t2")]
+    order = [i.item_id for i in engine.recommend(Query(events=session, k=10)).items]
+    genre = order[0][0]
+    same = [i for i in order if i.startswith(genre)][:2]
+    after_events = [*session, *(ev(i, "dislike") for i in same)]
+    old = ranks(engine, Query(events=session, exclude_seen=True))
+    new = ranks(engine, Query(events=after_events, exclude_seen=True))
+    lookalikes = [i for i in new if i.startswith(genre)]
+    drops = [new[i] - (old[i] - 2) for i in lookalikes]  # -2: the disliked items left
     assert np.median(drops) >= 5
     others = [i for i in new if not i.startswith(genre)]
-    assert np.median([new[i] - (old[i] - 1) for i in others]) < 0  # the rest rise
+    assert np.median([new[i] - (old[i] - 2) for i in others]) < 0  # the rest rise
     assert after_top_genre(engine, after_events) != genre
+
+
+def test_a_single_dislike_pushes_only_near_duplicates() -> None:
+    """Item 1 is item 0's near-duplicate (its closest), items 2-9 are its kind (cosine
+    0.8 to it and 0.64 or more to each other, above the look-alike floor): one dislike of
+    item 0 pushes item 1 alone; a second dislike of the kind (item 2) pushes the kind."""
+    rng = np.random.default_rng(0)
+    n = 200
+    similarity = rng.normal(size=(n, 16))
+    similarity[:, :2] = 0.0
+    similarity /= np.linalg.norm(similarity, axis=1, keepdims=True) * 2.0
+    similarity[0] = [1.0, 0.0, *[0.0] * 14]
+    similarity[1] = [0.99, np.sqrt(1 - 0.99**2), *[0.0] * 14]
+    shared = rng.normal(size=14)
+    for i in range(2, 10):
+        rest = shared + 0.3 * rng.normal(size=14)
+        similarity[i] = [0.8, 0.0, *(0.6 * rest / np.linalg.norm(rest))]
+    pool = np.arange(n)
+    none = np.zeros(0, dtype=np.int64)
+    closeness = Closeness(similarity, pool)
+    _, once = feedback_adjustment(similarity, pool, none, np.array([0]), none, closeness)
+    assert once[1] > 0.5 * DISLIKE_WEIGHT
+    assert not once[2:].any()
+    _, twice = feedback_adjustment(similarity, pool, none, np.array([0, 2]), none, closeness)
+    assert (twice[3:10] > 0).all()
+    assert not twice[10:].any()
 
 
 def after_top_genre(engine: Engine, events: list[SessionEvent]) -> str:

@@ -95,4 +95,4 @@ def test_a_refused_category_never_appears(engine: Engine) -> None:
     slate = engine.recommend(Query(events=views("t1", "t2", "t3"), text="no thrillers", k=8))
     assert slate.understood is not None and slate.understood["exclude"] == ["Thriller"]
     assert slate.items and not any(i.item_id.startswith("t") for i in slate.items)
-    assert all(any(r.text == "not Thriller" for r in i.reasons) for i in slate.items)
+    assert all(any(r.text == "not Thriller, as you asked" for r in i.reasons) for i in slate.items)

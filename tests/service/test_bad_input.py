@@ -181,6 +181,30 @@ def test_empty_and_overlong_request_text_are_422(sqlite_service: Service) -> Non
     assert service.client.post(url, json={"query": "a" * 500}, headers=auth).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["?!...", "a" * 10_000, "ᚠᚢᚦᚨᚱᚲ ᚷᚹᚺ", "a comedy but not a comedy"],
+    ids=["punctuation", "10000-chars", "unseen-script", "contradiction"],
+)
+def test_odd_requests_get_a_clear_answer_never_a_500(sqlite_service: Service, text: str) -> None:
+    """Each odd request is either refused by name (a 4xx) or answered with a slate whose
+    notes say what could not be honoured."""
+    service = sqlite_service
+    session, auth = service.new_session()
+    url = f"/v1/sessions/{session}/recommendations"
+    response = service.client.post(url, json={"query": text}, headers=auth)
+    if response.status_code >= 400:
+        error = error_of(response, response.status_code)
+        assert 400 <= response.status_code < 500
+        assert error["code"] in {"query_too_long", "empty_query", "unreadable_query"}
+        return
+    body = response.json()
+    assert response.status_code == 200 and isinstance(body["items"], list)
+    if "not a comedy" in text:
+        assert body["notes"], body  # the contradiction is named
+        assert any("comedy" in note.casefold() for note in body["notes"])
+
+
 def test_feedback_on_an_unknown_item_is_404_and_not_stored(sqlite_service: Service) -> None:
     service = sqlite_service
     session, auth = service.new_session()

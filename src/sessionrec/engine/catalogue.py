@@ -21,6 +21,7 @@ import numpy as np
 
 from sessionrec.data.schema import ATTRIBUTES, CATEGORIES, ITEM_ID, TEXT, TITLE, Catalogue
 from sessionrec.data.vocab import check_item_id
+from sessionrec.engine.closeness import Closeness
 from sessionrec.engine.interpret import as_number
 from sessionrec.engine.query import MAX_K, MAX_QUERY_CHARS
 from sessionrec.errors import ConfigError
@@ -215,6 +216,9 @@ class CatalogueSnapshot:
     vector_spread: float
     """Per-dimension variance of unit item vectors over `scale_rows`: the scale against
     which a session's items count as one interest or several."""
+    closeness: Closeness
+    """Which items are among an item's closest (over `arrays.similarity` and `scale_rows`),
+    remembered for this snapshot: 'close to X' and a dislike's near-duplicates."""
 
     @classmethod
     def build(
@@ -235,6 +239,7 @@ class CatalogueSnapshot:
             similarity_index,
             rows,
             _vector_spread(arrays.item_vectors, rows),
+            Closeness(arrays.similarity, rows),
         )
 
     def changed(self, arrays: ItemArrays, table: ItemTable) -> CatalogueSnapshot:
@@ -260,6 +265,7 @@ class CatalogueSnapshot:
             similarity_index,
             self.scale_rows,
             _vector_spread(arrays.item_vectors, self.scale_rows),
+            Closeness(arrays.similarity, self.scale_rows),
         )
 
 

@@ -38,7 +38,15 @@ import numpy as np
 import pandas as pd
 
 from sessionrec.artifact import CATALOGUE_FILE, load_artifact, read_catalogue, read_manifest
-from sessionrec.data.schema import ATTRIBUTES, CATEGORIES, Catalogue, make_catalogue
+from sessionrec.data.schema import (
+    ATTRIBUTES,
+    CATEGORIES,
+    ITEM_ID,
+    TITLE,
+    Catalogue,
+    EventType,
+    make_catalogue,
+)
 from sessionrec.engine.catalogue import (
     CatalogueSnapshot,
     ItemInfo,
@@ -49,23 +57,37 @@ from sessionrec.engine.catalogue import (
     search,
 )
 from sessionrec.engine.constraints import Constraints, apply_constraints, has_constraints
-from sessionrec.engine.explain import SlateContext, slate_reasons
+from sessionrec.engine.explain import REQUEST_SHARE, SlateContext, slate_reasons
 from sessionrec.engine.explore import exploration_picks, explore_slots
 from sessionrec.engine.feedback import (
+    NEGATIVE_TYPES,
     ResolvedSession,
     manifest_training_types,
     read_session,
     training_type_codes,
+)
+from sessionrec.engine.generative import (
+    GenerativeLayer,
+    explain_slate,
+    recent_titles,
+    rerank_picks,
 )
 from sessionrec.engine.interests import (
     MAX_INTERESTS,
     NO_INTERESTS,
     MixtureCache,
     SessionInterests,
+    interest_memberships,
     session_interests,
 )
-from sessionrec.engine.interpret import Facets, RequestInterpreter, UnderstoodRequest
-from sessionrec.engine.query import Query, Slate, SlateItem
+from sessionrec.engine.interpret import (
+    LAST,
+    Facets,
+    RequestInterpreter,
+    Titles,
+    UnderstoodRequest,
+)
+from sessionrec.engine.query import Query, SessionEvent, Slate, SlateItem
 from sessionrec.engine.ranking import (
     Picks,
     Ranking,
@@ -103,9 +125,11 @@ class Engine:
         training_types: Mapping[str, int] | None = None,
         max_interests: int = MAX_INTERESTS,
         index: type[ItemIndex] = ExactIndex,
+        llm: GenerativeLayer | None = None,
     ) -> None:
         """`model` must implement `EmbeddingModel` (a ConfigError names what it lacks);
-        `index` is the kind of index item vectors are searched through."""
+        `index` is the kind of index item vectors are searched through; `llm`, optional,
+        reads requests, re-ranks and explains in `recommend` (never in `scores`)."""
         if not 1 <= max_interests <= MAX_INTERESTS:
             raise ConfigError(f"max_interests must be from 1 to {MAX_INTERESTS}")
         self.max_interests = max_interests
@@ -129,6 +153,7 @@ class Engine:
         self._mixtures = MixtureCache()
         self._interpreter_lock = threading.Lock()
         self._interpreter: tuple[ItemTable, RequestInterpreter] | None = None
+        self.llm = llm
 
     @classmethod
     def from_artifact(
@@ -137,6 +162,7 @@ class Engine:
         encoder: TextEncoder | None = None,
         max_interests: int = MAX_INTERESTS,
         index: type[ItemIndex] = ExactIndex,
+        llm: GenerativeLayer | None = None,
     ) -> Engine:
         """The engine over an artifact written by `sessionrec train` (checked file by file).
 
@@ -147,7 +173,16 @@ class Engine:
         model = load_artifact(path)
         items = read_catalogue(path / CATALOGUE_FILE) if (path / CATALOGUE_FILE).is_file() else None
         types = manifest_training_types(manifest)
-        return cls(model, items, encoder, path, types, max_interests, index)
+        return cls(model, items, encoder, path, types, max_interests, index, llm)
+
+    def prepare(self) -> None:
+        """Build the request interpreter (the catalogue's facets and titles) and load the
+        text encoder now, so that the first typed request does not pay for them: at
+        100,000 items that is about a second, plus the encoder's load. Services call it
+        at start-up; without it the first request does the same work."""
+        self._interpreter_for(self._snapshot.table)
+        if self._has_text:
+            self._requests.encoder  # noqa: B018 - loaded for its side effect
 
     @property
     def _has_text(self) -> bool:
@@ -247,20 +282,33 @@ class Engine:
     ) -> Slate:
         """The slate for `query`; `item_stats` (item → positives, negatives) feed exploration."""
         snapshot = self._snapshot
-        session = read_session(query.events, snapshot.arrays.vocab)
+        llm = self.llm
+        deadline = None if llm is None else llm.deadline()  # for all the model's calls
+        reading = self._read_request(snapshot, query.text, deadline)
+        events = session_events(query.events, reading.understood)
+        session = read_session(events, snapshot.arrays.vocab)
         interests = self._interests(snapshot, session)
-        reading = self._read_request(snapshot, query.text)
         ranking = self._rank(
             snapshot, query, session, interests, reading, exact=False, depth=query.k
         )
         k_explore = explore_slots(query.explore, query.k)
-        picks = select(ranking, interests, query.k - k_explore)
+        titles = [] if llm is None else recent_titles(snapshot.table, session.sequence)
+        if llm is not None and deadline is not None and (query.text or not session.is_empty):
+            table, k_exploit = snapshot.table, query.k - k_explore
+            picks = rerank_picks(
+                llm, ranking, interests, k_exploit, table, query.text, titles, deadline
+            )
+        else:
+            picks = select(ranking, interests, query.k - k_explore)
         if k_explore:
             vocab = snapshot.arrays.vocab
             picks += exploration_picks(
                 ranking, vocab, picks.rows, query.k, k_explore, item_stats, rng
             )
-        return _slate(snapshot, query, session, interests, ranking, picks, item_stats, reading)
+        slate = _slate(snapshot, query, session, interests, ranking, picks, item_stats, reading)
+        if llm is not None and deadline is not None and query.explain and llm.options.explain:
+            slate = explain_slate(llm, slate, snapshot.table, titles, deadline)
+        return slate
 
     def scores(self, query: Query) -> np.ndarray:
         """Final scores of every item in vocabulary order (-inf: excluded), as one interest.
@@ -268,8 +316,9 @@ class Engine:
         For evaluation and benchmarks: ranks far below any slate become visible.
         """
         snapshot = self._snapshot
-        session = read_session(query.events, snapshot.arrays.vocab)
         reading = self._read_request(snapshot, query.text)
+        events = session_events(query.events, reading.understood)
+        session = read_session(events, snapshot.arrays.vocab)
         ranking = self._rank(snapshot, query, session, NO_INTERESTS, reading, exact=True)
         out = np.full(len(snapshot.arrays), -np.inf)
         out[ranking.pool] = ranking.scores[:, 0]
@@ -297,16 +346,24 @@ class Engine:
         constraints = reading.constrain(snapshot.table, mask)
         if constraints.mask is not None:
             mask &= constraints.mask
+        if reading.understood is not None and reading.understood.mentions:
+            # Titles the person named are ones they know: the point is something like them.
+            named = arrays.vocab.lookup(list(reading.understood.mentions))
+            mask[named[named >= 0]] = False
         reading.notes.extend(n for n in constraints.notes if n not in reading.notes)
         steer = reading.steering_text
         request = None if steer is None else self._request_vector(steer)
         types = self._type_codes[session.types]
         scored = model_scores(self._model, arrays, session, interests, types, request)
         scale = standardise(scored.base, snapshot.scale_rows)
-        terms = adjustments(arrays, session, query.impressions, request, snapshot.scale_rows)
+        terms = adjustments(
+            arrays, session, query.impressions, request, snapshot.scale_rows, snapshot.closeness
+        )
         return ranked_pool(scored, scale, mask, terms, snapshot.item_index, exact, depth)
 
-    def _read_request(self, snapshot: CatalogueSnapshot, text: str | None) -> RequestReading:
+    def _read_request(
+        self, snapshot: CatalogueSnapshot, text: str | None, llm_deadline: float | None = None
+    ) -> RequestReading:
         """What a typed request asks for (`interpret`), and the text left to steer by.
 
         A model without item text can still honour the request's hard constraints; only a
@@ -314,7 +371,11 @@ class Engine:
         """
         if text is None:
             return RequestReading(None, None, [])
-        understood = self._interpreter_for(snapshot.table).interpret(text)
+        interpreter = self._interpreter_for(snapshot.table)
+        understood = interpreter.interpret(text)
+        if llm_deadline is not None and self.llm is not None and self.llm.options.interpret:
+            # the generative model's reading, the embedded one its fallback
+            understood = self.llm.interpret(text, interpreter.facets, understood, llm_deadline)
         notes = list(understood.conflicts)
         steer = steering_text(text, understood)
         if steer is not None and not self._has_text:
@@ -331,12 +392,16 @@ class Engine:
                 return self._interpreter[1]
         frame = pd.DataFrame(
             {
+                ITEM_ID: [info.item_id for info in table.infos],
+                TITLE: [info.title for info in table.infos],
                 CATEGORIES: [list(info.categories) for info in table.infos],
                 ATTRIBUTES: [dict(info.attributes) for info in table.infos],
             }
         )
         encode = self._requests.encode_many if self._has_text else None
-        interpreter = RequestInterpreter(Facets.from_catalogue(frame), encode)
+        interpreter = RequestInterpreter(
+            Facets.from_catalogue(frame), encode, titles=Titles.from_catalogue(frame)
+        )
         with self._interpreter_lock:
             self._interpreter = (table, interpreter)
         return interpreter
@@ -350,6 +415,38 @@ class Engine:
         return self._requests.encode_one(text, self._model.text_dimension)
 
 
+def session_events(
+    events: Sequence[SessionEvent], understood: UnderstoodRequest | None
+) -> Sequence[SessionEvent]:
+    """The session as the request extends it.
+
+    Titles the request mentions with liking ("I loved Alien last night") act as likes of
+    the session, titles it refuses ("nothing like Grease") as dislikes, and a reference to
+    the session ("more like the last one", "更轻松一点") as a like of its last item that was
+    not turned down, so the request is anchored where the person points.
+    """
+    if understood is None or not (
+        understood.mentions or understood.avoid_mentions or understood.reference
+    ):
+        return events
+    extra: list[SessionEvent] = []
+    if understood.reference == LAST:
+        turned_down = {e.item_id for e in events if e.type is EventType.DISLIKE}
+        last = next(
+            (
+                e.item_id
+                for e in reversed(events)
+                if e.type not in NEGATIVE_TYPES and e.item_id not in turned_down
+            ),
+            None,
+        )
+        if last is not None:
+            extra.append(SessionEvent(last, EventType.LIKE))
+    extra += [SessionEvent(i, EventType.LIKE) for i in understood.mentions]
+    extra += [SessionEvent(i, EventType.DISLIKE) for i in understood.avoid_mentions]
+    return [*events, *extra]
+
+
 def steering_text(text: str, understood: UnderstoodRequest) -> str | None:
     """The text a request steers the ranking by, if any.
 
@@ -357,12 +454,14 @@ def steering_text(text: str, understood: UnderstoodRequest) -> str | None:
     request that was all facets does not steer: its constraints already keep out whatever
     does not match, and among the items that do, the session orders better than the
     request's words (simulated users on validation, feedback+query SR@10: 0.92 without
-    steering, 0.79 steered by the request's text; CHANGELOG). A request nothing was
-    understood of steers by its words.
+    steering, 0.79 steered by the request's text; CHANGELOG). Nor does one that only
+    points at items ("more like the last one"): those act as likes (`session_events`). A
+    request nothing was understood of steers by its words.
     """
     if understood.soft:
         return understood.soft
-    if has_constraints(understood) or understood.avoid:
+    pointed = understood.mentions or understood.avoid_mentions or understood.reference
+    if has_constraints(understood) or understood.avoid or pointed:
         return None
     return text
 
@@ -395,9 +494,11 @@ def _slate(
     rows = np.asarray(picks.rows, dtype=np.int64)
     ids = snapshot.arrays.vocab.decode_list(picks.rows)
     if query.explain:
-        request_cosines = None
+        request_cosines, request_threshold = None, np.inf
         if ranking.request is not None:
             request_cosines = snapshot.arrays.text[rows] @ ranking.request
+            sample = snapshot.arrays.text[snapshot.scale_rows] @ ranking.request
+            request_threshold = float(np.quantile(sample, 1.0 - REQUEST_SHARE))
         context = SlateContext(
             snapshot.table,
             snapshot.arrays.similarity,
@@ -405,12 +506,14 @@ def _slate(
             interests.reported,
             reading.steering_text,
             request_cosines,
-            ranking.request_reference,
+            request_threshold,
+            snapshot.closeness,
             reading.understood,
         )
         known = item_stats or {}
         stats = [known.get(i) for i in ids]
-        reasons = slate_reasons(context, rows, picks.interests, picks.explored, stats)
+        belongs = interest_memberships(snapshot, interests, rows)
+        reasons = slate_reasons(context, rows, belongs, picks.explored, stats)
     else:
         reasons = [()] * len(rows)
     items = tuple(

@@ -16,17 +16,23 @@ import numpy as np
 
 from sessionrec.data.schema import EventType
 from sessionrec.engine.catalogue import ItemTable
+from sessionrec.engine.closeness import Closeness
 from sessionrec.engine.feedback import ResolvedSession
-from sessionrec.engine.interpret import UnderstoodRequest
+from sessionrec.engine.interpret import UnderstoodRequest, as_number
 from sessionrec.engine.query import Interest, Reason
 
-WEAK_ANCHOR = 0.5
-"""Below this cosine the closest session item is named only when nothing else explains the
-item (a request match, exploration): a far-fetched likeness is no reason."""
+CLOSE_SHARE = 0.05
+"""'Close to X' is said of an item only when it is among X's closest 5 % of the catalogue
+(text cosine, measured over the catalogue's fixed sample: `closeness`).
+A measure relative to X's own neighbourhood holds for any encoder and any catalogue, where
+a fixed cosine cut-off meant 'any two films' with one encoder and 'nothing' with another."""
 
-SECOND_ANCHOR_MIN = 0.6
-"""A second session item is named only when it is this close (cosine) too: one clear
-reason reads better than two vague ones."""
+CLOSE_AT_LEAST = 5
+"""...and always its 5 closest items: in a shop of 30 products, 5 % is one item."""
+
+REQUEST_SHARE = 0.05
+"""'Matches your request' (for what the request left to words, not facets) only for items
+among the catalogue's 5 % closest to the request's text, by the same measure."""
 
 MAX_NAMED = 3
 """Interest members named in an interest reason."""
@@ -52,8 +58,11 @@ class SlateContext:
     request: str | None
     request_cosines: np.ndarray | None
     """Cosine of the request to each slate item (None without a request)."""
-    request_reference: float
-    """Mean cosine of the request over the catalogue: above it, an item matches."""
+    request_threshold: float
+    """The cosine above which an item is among the catalogue's REQUEST_SHARE closest to
+    the request's text (inf without a request)."""
+    closeness: Closeness
+    """Which items are among a session item's closest (the snapshot's measure)."""
     understood: UnderstoodRequest | None = None
     """The request as interpreted: its facets name the match ("Horror, as you asked")."""
 
@@ -62,29 +71,35 @@ def _quote(text: str) -> str:
     return f"\u201c{text}\u201d"
 
 
-def anchor_reasons(
-    context: SlateContext, rows: np.ndarray, explained: Sequence[bool]
-) -> list[list[Reason]]:
-    """Per slate row: the one or two session items closest to it (`explained`: the row
-    already has another reason, so a weak likeness is left out)."""
+def anchor_reasons(context: SlateContext, rows: np.ndarray) -> list[list[Reason]]:
+    """Per slate row: the one or two session items it is close to, each only when the row
+    is among that item's CLOSE_SHARE (at least CLOSE_AT_LEAST) closest items in the
+    catalogue, closest first."""
     session = context.session
     out: list[list[Reason]] = [[] for _ in rows]
     if not len(session.seen) or not len(rows):
         return out
     similarity = context.similarity
     cosines = similarity.take(rows, axis=0) @ similarity.take(session.seen, axis=0).T  # (k, m)
-    order = np.argsort(-cosines, axis=1, kind="stable")[:, :2].tolist()
+    order = np.argsort(-cosines, axis=1, kind="stable")[:, :2]
+    # Thresholds only for the session items some row could name: a few, not all of them.
+    named = np.unique(order)
+    thresholds = dict(
+        zip(
+            named.tolist(),
+            context.closeness.thresholds(session.seen[named], CLOSE_SHARE, CLOSE_AT_LEAST).tolist(),
+            strict=True,
+        )
+    )
     # Python lists from here on: ten rows of two anchors each, where numpy scalars would
     # cost more than the work. An anchor named by several rows is worded once.
     seen = session.seen.tolist()
     worded: dict[int, tuple[str, str, tuple[str, ...]]] = {}
-    for r, (row_cosines, columns) in enumerate(zip(cosines.tolist(), order, strict=True)):
-        for rank, col in enumerate(columns):
+    for r, (row_cosines, columns) in enumerate(zip(cosines.tolist(), order.tolist(), strict=True)):
+        for col in columns:
             cosine = row_cosines[col]
-            if rank == 1 and cosine < SECOND_ANCHOR_MIN:
-                break
-            if rank == 0 and explained[r] and cosine < WEAK_ANCHOR:
-                break
+            if cosine <= thresholds[col]:
+                continue
             anchor = seen[col]
             wording = worded.get(anchor)
             if wording is None:
@@ -96,9 +111,9 @@ def anchor_reasons(
 
 
 def _facet_reason(context: SlateContext, row: int) -> Reason | None:
-    """ "Horror, as you asked; not Comedy; year 1970-1979": the parts of the understood
-    request this item satisfies (every slate item satisfies the hard ones; of several
-    asked categories relaxed to any of them, only those it has are named)."""
+    """ "Horror, not Comedy, year 1975, as you asked": the parts of the understood request
+    this item satisfies, each checked against the item itself (hard constraints relaxed
+    or unmet leave items on the slate that do not satisfy them all)."""
     understood = context.understood
     if understood is None:
         return None
@@ -107,20 +122,25 @@ def _facet_reason(context: SlateContext, row: int) -> Reason | None:
     parts = []
     asked = [c for c in understood.include if c.casefold() in has]
     if asked:
-        parts.append(f"{', '.join(asked)}, as you asked")
-    if understood.exclude:
-        parts.append("not " + " or ".join(understood.exclude))
-    for attribute in understood.ranges:
+        parts.append(" and ".join(asked))
+    refused = [c for c in understood.exclude if c.casefold() not in has]
+    if refused and len(refused) == len(understood.exclude):
+        parts.append("not " + " or ".join(refused))
+    for attribute, (low, high) in understood.ranges.items():
+        value = as_number(info.attributes.get(attribute))
+        if value is not None and (low is None or value >= low) and (high is None or value <= high):
+            parts.append(f"{attribute} {_plain(value)}")
+    for attribute, wanted in understood.values.items():
         value = info.attributes.get(attribute)
-        if value is not None:
-            parts.append(f"{attribute} {_plain(value)}, as you asked")
-    for attribute in understood.values:
-        value = info.attributes.get(attribute)
-        if value is not None:
-            parts.append(f"{attribute} {value}, as you asked")
+        if value is not None and _same_value(value, wanted):
+            parts.append(f"{attribute} {value}")
     if not parts:
         return None
-    return Reason("request", "; ".join(parts), (), 1.0)
+    return Reason("request", ", ".join(parts) + ", as you asked", (), 1.0)
+
+
+def _same_value(value: str, wanted: Sequence[str]) -> bool:
+    return value.casefold() in {w.casefold() for w in wanted}
 
 
 def _plain(value: object) -> str:
@@ -146,7 +166,11 @@ def slate_reasons(
     explored: Sequence[bool],
     stats: Sequence[tuple[int, int] | None],
 ) -> list[tuple[Reason, ...]]:
-    """All reasons per slate row, most specific first."""
+    """All reasons per slate row, most specific first; each claims only what holds.
+
+    `interest_of`: the interest each row belongs to by the session mixture's own model
+    (`interests.interest_memberships`), not the slot it filled.
+    """
     leading: list[list[Reason]] = []
     for r in range(len(rows)):
         reasons: list[Reason] = []
@@ -159,38 +183,49 @@ def slate_reasons(
             reasons.append(facet_reason)
         elif context.request_cosines is not None and context.request is not None:
             cosine = float(context.request_cosines[r])
-            if cosine > context.request_reference:
+            if cosine > context.request_threshold:
                 text = f"matches your request {_quote(context.request)}"
                 reasons.append(Reason("request", text, (), round(cosine, 4)))
         leading.append(reasons)
-    anchors = anchor_reasons(context, rows, [bool(r) for r in leading])
+    anchors = anchor_reasons(context, rows)
     out: list[tuple[Reason, ...]] = []
     for r in range(len(rows)):
         reasons = leading[r] + anchors[r]
         interest = interest_of[r]
         if interest is not None and len(context.interests) > 1:
             chosen = context.interests[interest]
-            text = f"for your interest in {chosen.label}"
-            reasons.append(
-                Reason("interest", text, chosen.item_ids[:MAX_NAMED], round(chosen.weight, 4))
-            )
-        if not reasons:
+            if _fits_label(context.table, int(rows[r]), chosen.label):
+                text = f"for your interest in {chosen.label}"
+                reasons.append(
+                    Reason("interest", text, chosen.item_ids[:MAX_NAMED], round(chosen.weight, 4))
+                )
+        if not reasons and len(context.session.seen):
+            reasons.append(Reason("session", "picked by the model from your session", (), 0.0))
+        elif not reasons:
             reasons.append(Reason("popular", "popular in the catalogue", (), 0.0))
         out.append(tuple(reasons))
     return out
 
 
+def _fits_label(table: ItemTable, row: int, label: str) -> bool:
+    """Whether the item itself has the category an interest is labelled by (a label that
+    names a title, "things like …", fits every member)."""
+    categories = table.infos[row].categories
+    return label.startswith("things like ") or label in categories
+
+
 def interest_label(table: ItemTable, members: np.ndarray, taken: set[str]) -> str:
-    """A short name for an interest: the category that best tells its members apart from
-    the catalogue (shared by at least half of them, weighted by rarity, as tf-idf does), or
-    else the title of its most recent member. Labels in `taken` are not reused."""
+    """A short name for an interest: the category every one of its members has that best
+    tells them apart from the catalogue (weighted by rarity, as tf-idf does), or else the
+    title of its most recent member. A label names only what all members share; labels in
+    `taken` are not reused."""
     infos = table.infos
     counts = Counter(chain.from_iterable(infos[row].categories for row in members.tolist()))
     best, best_score = None, 0.0
     for category, count in counts.items():
-        if count * 2 < len(members) or category in taken:
+        if count < len(members) or category in taken:
             continue
-        score = count * table.category_rarity(category)
+        score = table.category_rarity(category)
         if best is None or score > best_score:
             best, best_score = category, score
     if best is not None:

@@ -7,7 +7,11 @@ What each event type means here:
 - like and purchase also pull items that read like it (language-model cosine) up; a click
   or add-to-cart pulls them too, more weakly (`CLICK_WEIGHT`);
 - dislike: the item leaves the sequence (earlier views of it included: the person has
-  since said no), never appears again in the session, and its look-alikes are pushed down;
+  since said no) and never appears again in the session. One dislike pushes down only
+  its near-duplicates (`NEAR_DUPLICATE_SHARE`): 'not this one' is not 'not this kind'. An
+  item alike to two or more disliked items (a repeated no to one kind) is pushed down
+  with the whole kind's ramp; 'no more cartoons' typed as a request excludes the kind
+  outright (`constraints`);
 - skip (shown, passed over): the item decays, as do items the caller reports as shown.
 
 A type the model never saw in training reads as the commonest type it did see
@@ -27,6 +31,7 @@ import numpy as np
 
 from sessionrec.data.schema import EventType
 from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
+from sessionrec.engine.closeness import Closeness
 from sessionrec.engine.query import SessionEvent
 
 NEGATIVE_TYPES = frozenset({EventType.DISLIKE, EventType.SKIP})
@@ -44,9 +49,20 @@ LOOKALIKE_FLOOR = 0.5
 much wording, so unrelated films already sit at 0.3-0.5 with MiniLM."""
 
 DISLIKE_WEIGHT = 3.0
-"""Push on an item identical in text to a disliked one, in score spreads; falls linearly to
-0 at LOOKALIKE_FLOOR. Three spreads take an item from the top of a slate to well outside it
-(a text cosine of 0.9 gives 2.4), which is what a person means by 'not this kind'."""
+"""Push on an item identical in text to a disliked one, in score spreads. Three spreads
+take an item from the top of a slate to well outside it."""
+
+NEAR_DUPLICATE_SHARE = 0.01
+"""A single dislike pushes the items among the disliked item's closest 1 % of the
+catalogue (by cosine, measured over the catalogue's fixed sample; `closeness`),
+falling linearly from DISLIKE_WEIGHT at identical text to 0 at that threshold (or at
+LOOKALIKE_FLOOR, if higher: the closest of unrelated items is no near-duplicate). After
+liking Toy Story and Aladdin, one dislike of The Lion King should leave the other
+animated films; the broader ramp from LOOKALIKE_FLOOR took all but one of them out."""
+
+REPEATED_DISLIKES = 2
+"""Disliked items an item must look like (cosine above LOOKALIKE_FLOOR) before the whole
+kind's ramp pushes it: a no repeated within one kind."""
 
 LIKE_WEIGHT = 8.0
 """Pull on an item identical in text to a liked one, in score spreads. Chosen on simulated
@@ -206,12 +222,14 @@ def feedback_adjustment(
     liked: np.ndarray,
     disliked: np.ndarray,
     clicked: np.ndarray | None = None,
+    closeness: Closeness | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per pool item: (pull toward liked and clicked look-alikes, push from disliked ones).
 
     `similarity` holds every item's unit vector (language-model space where the model has
     text); only the strongest look-alike counts, so ten liked comedies do not add up to ten
-    pulls. Both are ≥ 0: the score moves by pull − push.
+    pulls. Both are ≥ 0: the score moves by pull − push. `closeness` measures which
+    items are a disliked item's near-duplicates (over every row when None).
     """
     clicked = np.zeros(0, dtype=np.int64) if clicked is None else clicked
     pull = np.zeros(len(pool), dtype=np.float64)
@@ -227,8 +245,28 @@ def feedback_adjustment(
     if len(clicked):
         pull = np.maximum(pull, CLICK_WEIGHT * ramp[n_liked:n_pulling].max(axis=0))
     if len(disliked):
-        push = DISLIKE_WEIGHT * ramp[n_pulling:].max(axis=0)
+        if closeness is None:
+            closeness = Closeness(similarity, np.arange(len(similarity)))
+        push = DISLIKE_WEIGHT * dislike_ramp(
+            closeness, disliked, cosines[n_pulling:], ramp[n_pulling:]
+        )
     return pull, push
+
+
+def dislike_ramp(
+    closeness: Closeness, disliked: np.ndarray, cosines: np.ndarray, kind_ramp: np.ndarray
+) -> np.ndarray:
+    """(pool,) share of DISLIKE_WEIGHT each pool item is pushed by: the near-duplicate ramp
+    of its closest disliked item, or the kind's ramp (`lookalike_ramp`) where it looks like
+    REPEATED_DISLIKES or more of them. `cosines` and `kind_ramp` are (disliked, pool)."""
+    within = closeness.thresholds(disliked, NEAR_DUPLICATE_SHARE)
+    floors = np.maximum(within, LOOKALIKE_FLOOR)[:, None]
+    near = np.clip((cosines - floors) / np.maximum(1.0 - floors, 1e-6), 0.0, 1.0)
+    push = near.max(axis=0)
+    repeated = (kind_ramp > 0).sum(axis=0) >= REPEATED_DISLIKES
+    if repeated.any():
+        push = np.where(repeated, np.maximum(push, kind_ramp.max(axis=0)), push)
+    return push
 
 
 def decay_penalty(

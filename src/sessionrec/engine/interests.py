@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -325,6 +325,10 @@ class SessionInterests:
     """Vocabulary rows of each interest's session items."""
     of_event: np.ndarray
     """Per context event of the session, the interest it belongs to (-1: none)."""
+    means: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    """(K, d) each interest's mean unit item vector, in `reported` order."""
+    variance: float = 0.0
+    """The mixture's per-dimension variance, shared by its components."""
 
     @property
     def split(self) -> bool:
@@ -333,26 +337,68 @@ class SessionInterests:
 
 
 NO_INTERESTS = SessionInterests((), (), np.zeros(0, dtype=np.int64))
+
+MEMBERSHIP_DEVIATIONS = 3.0
+"""An item belongs to an interest when that interest is its most likely component and its
+squared distance to the mean is within this many standard deviations of what the
+component's own spherical Gaussian gives its members (a chi-square with d degrees of
+freedom: mean d·σ², deviation σ²·sqrt(2d)). Far from every interest, an item belongs to
+none, however the posterior splits between them."""
+
+
+def interest_memberships(
+    snapshot: CatalogueSnapshot, interests: SessionInterests, rows: np.ndarray
+) -> list[int | None]:
+    """Per row, the interest it belongs to by the session mixture's own model (None: no
+    interest, or a session of one). What an interest reason may claim."""
+    if not interests.split or not len(rows):
+        return [None] * len(rows)
+    points = unit_rows(snapshot.arrays.item_vectors.take(rows, axis=0))
+    means, variance = interests.means, max(interests.variance, 1e-12)
+    sq = (
+        np.add.reduce(points * points, axis=1)[:, None]
+        - 2.0 * points @ means.T
+        + np.add.reduce(means * means, axis=1)[None, :]
+    )
+    weights = np.asarray([i.weight for i in interests.reported], dtype=np.float64)
+    joint = np.log(np.maximum(weights, 1e-12))[None, :] - sq / (2.0 * variance)
+    best = joint.argmax(axis=1)
+    d = points.shape[1]
+    limit = variance * (d + MEMBERSHIP_DEVIATIONS * math.sqrt(2.0 * d))
+    near = sq[np.arange(len(rows)), best] <= limit
+    return [int(b) if ok else None for b, ok in zip(best.tolist(), near.tolist(), strict=True)]
+
+
 """An empty session's, and the one query of `Engine.scores`."""
 
 
+@dataclass(frozen=True)
+class FittedMixture:
+    """What a session's mixture leaves for its later requests."""
+
+    weights: np.ndarray
+    labels: np.ndarray
+    means: np.ndarray
+    variance: float
+
+
 class MixtureCache:
-    """Fitted mixtures (weights, labels) by the session's distinct items, least recently
-    used dropped first; safe to share between threads."""
+    """Fitted mixtures by the session's distinct items, least recently used dropped first;
+    safe to share between threads."""
 
     def __init__(self, size: int = MIXTURE_CACHE) -> None:
         self._size = size
-        self._entries: OrderedDict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._entries: OrderedDict[tuple[int, ...], FittedMixture] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray] | None:
+    def get(self, key: tuple[int, ...]) -> FittedMixture | None:
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
             return found
 
-    def put(self, key: tuple[int, ...], value: tuple[np.ndarray, np.ndarray]) -> None:
+    def put(self, key: tuple[int, ...], value: FittedMixture) -> None:
         with self._lock:
             self._entries[key] = value
             if len(self._entries) > self._size:
@@ -384,9 +430,11 @@ def session_interests(
     if fitted is None:
         vectors = unit_rows(snapshot.arrays.item_vectors.take(distinct, axis=0))
         mixture = choose_mixture(vectors, max_interests, snapshot.vector_spread)
-        fitted = (mixture.weights, mixture.labels)
+        fitted = FittedMixture(
+            mixture.weights, mixture.labels, mixture.means, float(mixture.variances[0])
+        )
         cache.put(key, fitted)
-    weights, labels = fitted
+    weights, labels = fitted.weights, fitted.labels
     order = np.argsort(-weights, kind="stable").tolist()
     rank_of = [0] * len(order)
     for rank, component in enumerate(order):
@@ -414,4 +462,5 @@ def session_interests(
                 label=label,
             )
         )
-    return SessionInterests(tuple(reported), tuple(members), of_event)
+    means = fitted.means[order]
+    return SessionInterests(tuple(reported), tuple(members), of_event, means, fitted.variance)

@@ -135,6 +135,8 @@ class SlateItem:
     title: str | None
     reasons: tuple[Reason, ...]
     interest: int | None = None
+    explanation: str | None = None
+    """One sentence by the generative model (`engine.generative`); None without one."""
 
 
 @dataclass(frozen=True)

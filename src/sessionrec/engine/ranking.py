@@ -25,6 +25,7 @@ import numpy as np
 
 from sessionrec.data.vocab import Vocabulary
 from sessionrec.engine.catalogue import ItemTable
+from sessionrec.engine.closeness import Closeness
 from sessionrec.engine.feedback import (
     ResolvedSession,
     decay_penalty,
@@ -229,6 +230,11 @@ class Adjustments:
     """(D,) the typed request's unit vector (None without a request)."""
     request_reference: float
     """Mean request cosine over the scale sample: the match term is measured from it."""
+    request_spread: float
+    """Standard deviation of the request's cosines over the scale sample: the match term's
+    unit, so it means the same for any encoder."""
+    closeness: Closeness
+    """Which items are a disliked item's near-duplicates (the snapshot's)."""
 
 
 def adjustments(
@@ -237,6 +243,7 @@ def adjustments(
     impressions: Mapping[str, int],
     request: np.ndarray | None,
     scale_rows: np.ndarray,
+    closeness: Closeness,
 ) -> Adjustments:
     """The adjustments of one request: its session's feedback, the items the caller
     reports as shown (ids the vocabulary lacks are ignored), its request."""
@@ -248,9 +255,10 @@ def adjustments(
             for r, c in zip(rows, impressions.values(), strict=True)
             if r >= 0 and c > 0
         }
-    reference = 0.0
+    reference, spread = 0.0, 1.0
     if request is not None:
-        reference = float(np.mean(arrays.text[scale_rows] @ request))
+        cosines = arrays.text[scale_rows] @ request
+        reference, spread = float(np.mean(cosines)), float(np.std(cosines))
     return Adjustments(
         arrays.similarity,
         arrays.text,
@@ -261,6 +269,8 @@ def adjustments(
         session.skips,
         request,
         reference,
+        spread,
+        closeness,
     )
 
 
@@ -328,7 +338,7 @@ def adjust(scores: np.ndarray, pool: np.ndarray, terms: Adjustments) -> Adjusted
     lift: np.ndarray | None = None  # (len(pool),) the same for every interest
     if len(terms.liked) or len(terms.disliked) or len(terms.clicked):
         pull, push = feedback_adjustment(
-            terms.similarity, pool, terms.liked, terms.disliked, terms.clicked
+            terms.similarity, pool, terms.liked, terms.disliked, terms.clicked, terms.closeness
         )
         decay = decay_penalty(pool, terms.impressions, terms.skips)
         penalised = scores - (push - decay)[:, None]
@@ -337,7 +347,7 @@ def adjust(scores: np.ndarray, pool: np.ndarray, terms: Adjustments) -> Adjusted
         penalised = scores + decay_penalty(pool, terms.impressions, terms.skips)[:, None]
     if terms.request is not None:
         cosines = pool_products(terms.text, pool, terms.request[None, :])[0]
-        term = request_term(cosines, terms.request_reference)
+        term = request_term(cosines, terms.request_reference, terms.request_spread)
         lift = term if lift is None else lift + term
     return Adjusted(penalised, penalised if lift is None else penalised + lift[:, None])
 

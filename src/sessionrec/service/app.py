@@ -45,7 +45,9 @@ def load_engine(settings: ServiceSettings) -> Engine:
     """The engine for `settings.artifact` (a clear error when none is configured)."""
     if settings.artifact is None:
         raise ConfigError("no artifact folder given: use --artifact DIR (or SESSIONREC_ARTIFACT)")
-    return Engine.from_artifact(settings.artifact)
+    engine = Engine.from_artifact(settings.artifact, llm=settings.llm_layer())
+    engine.prepare()
+    return engine
 
 
 def _artifact_of(engine: Engine) -> Path | None:

@@ -91,7 +91,10 @@ class EngineHolder:
         self._engine = engine
         self._store = store
         self.artifact = artifact
-        self._loader: EngineLoader = loader or Engine.from_artifact
+        # A reload keeps the generative layer (and its cache) of the engine it replaces.
+        self._loader: EngineLoader = loader or (
+            lambda p: prepared(Engine.from_artifact(p, llm=engine.llm))
+        )
         self._lock = threading.Lock()
         self._applied: dict[str, dict[str, Any]] = {}
         self._stamp = _manifest_stamp(artifact)
@@ -189,3 +192,10 @@ class EngineHolder:
         if self._watcher is not None:
             self._watcher.join(timeout=5)
             self._watcher = None
+
+
+def prepared(engine: Engine) -> Engine:
+    """`engine` with its request interpreter built and its encoder loaded (`Engine.prepare`),
+    so a reloaded model's first request is as fast as the rest."""
+    engine.prepare()
+    return engine

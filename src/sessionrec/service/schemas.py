@@ -82,6 +82,17 @@ class SlateItemOut(BaseModel):
     title: str | None
     reasons: list[ReasonOut]
     interest: int | None = None
+    categories: list[str] = Field(
+        default_factory=list, description="The item's categories in the catalogue."
+    )
+    attributes: dict[str, str] = Field(
+        default_factory=dict,
+        description="The catalogue's own attributes of the item (a film's year, a product's "
+        "brand or price), as text.",
+    )
+    explanation: str | None = Field(
+        None, description="One sentence on why the item is here (null when not explained)."
+    )
 
 
 class InterestOut(BaseModel):

@@ -12,10 +12,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sessionrec.data.download import cache_dir
 from sessionrec.errors import ConfigError
 from sessionrec.service.limits import Limits
+
+if TYPE_CHECKING:
+    from sessionrec.engine.generative import GenerativeLayer
 
 ENV_ARTIFACT = "SESSIONREC_ARTIFACT"
 ENV_STORE = "SESSIONREC_STORE"
@@ -23,6 +27,8 @@ ENV_API_KEY = "SESSIONREC_API_KEY"
 ENV_SYNC_SECONDS = "SESSIONREC_SYNC_SECONDS"
 ENV_CORS = "SESSIONREC_CORS_ORIGINS"
 ENV_THREADS = "SESSIONREC_THREADS"
+ENV_LLM = "SESSIONREC_LLM"
+ENV_LLM_BUDGET_MS = "SESSIONREC_LLM_BUDGET_MS"
 
 
 def default_store_url() -> str:
@@ -48,6 +54,10 @@ class ServiceSettings:
     web: bool = True
     threads: int = 1
     """Torch/BLAS threads per serving process (see `service.threads`)."""
+    llm: str | None = None
+    """The generative model's spec, openai:MODEL@URL (`engine.generative`); None: none."""
+    llm_budget_ms: int = 2000
+    """Milliseconds the generative model may take per request."""
 
     def __post_init__(self) -> None:
         if self.api_key is not None and len(self.api_key) < 8:
@@ -56,6 +66,12 @@ class ServiceSettings:
             raise ConfigError("sync_seconds must be zero (off) or a positive number of seconds")
         if self.threads < 1:
             raise ConfigError(f"threads must be at least 1, got {self.threads}")
+        if self.llm is not None:
+            from sessionrec.llm import parse_llm_spec
+
+            parse_llm_spec(self.llm)  # a malformed spec fails here, not in a worker
+        if isinstance(self.llm_budget_ms, bool) or self.llm_budget_ms < 1:
+            raise ConfigError(f"the LLM budget must be at least 1 ms, got {self.llm_budget_ms}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -71,6 +87,9 @@ class ServiceSettings:
         threads = env.get(ENV_THREADS, "1")
         if not threads.isdigit():
             raise ConfigError(f"{ENV_THREADS} must be a positive integer, got {threads!r}")
+        budget = env.get(ENV_LLM_BUDGET_MS, "2000")
+        if not budget.isdigit():
+            raise ConfigError(f"{ENV_LLM_BUDGET_MS} must be a whole number, got {budget!r}")
         return cls(
             artifact=Path(artifact) if artifact else None,
             store_url=env.get(ENV_STORE) or default_store_url(),
@@ -78,6 +97,8 @@ class ServiceSettings:
             cors_origins=cors,
             sync_seconds=sync_seconds,
             threads=int(threads),
+            llm=env.get(ENV_LLM) or None,
+            llm_budget_ms=int(budget),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -86,6 +107,7 @@ class ServiceSettings:
             ENV_STORE: self.store_url,
             ENV_SYNC_SECONDS: str(self.sync_seconds),
             ENV_THREADS: str(self.threads),
+            ENV_LLM_BUDGET_MS: str(self.llm_budget_ms),
         }
         if self.api_key is not None:
             env[ENV_API_KEY] = self.api_key
@@ -93,4 +115,15 @@ class ServiceSettings:
             env[ENV_ARTIFACT] = str(self.artifact)
         if self.cors_origins:
             env[ENV_CORS] = ",".join(self.cors_origins)
+        if self.llm is not None:
+            env[ENV_LLM] = self.llm
         return env
+
+    def llm_layer(self) -> GenerativeLayer | None:
+        """The generative layer `llm` names, or None (no spec, or it does not answer now:
+        logged, and the engine serves on its embedded path)."""
+        if self.llm is None:
+            return None
+        from sessionrec.engine.generative import LLMOptions, layer_from_spec
+
+        return layer_from_spec(self.llm, LLMOptions(budget_s=self.llm_budget_ms / 1000))

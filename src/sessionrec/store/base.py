@@ -67,6 +67,9 @@ class SessionStore(ABC):
       threads or processes (each call's batch stays contiguous).
     - `delete_session` removes every trace of the session (token hash, events, impressions)
       at once; afterwards the session behaves as if it never existed.
+    - The event log is append-only but for one thing: `retract_feedback`, a person taking
+      back their own like or dislike of one item. It removes exactly those events (the rest
+      keep their order), says how many it removed, and is as durable as an append.
     - Methods are safe to call from several threads at once.
     """
 
@@ -91,6 +94,16 @@ class SessionStore(ABC):
         """All events of the session, oldest (first appended) first.
 
         Raises `SessionNotFound` for an unknown session.
+        """
+
+    @abstractmethod
+    def retract_feedback(self, session_id: str, item_id: str) -> int:
+        """Remove the session's like and dislike events of `item_id`; return how many.
+
+        The person's own undo: every other event (views, clicks, other items' feedback)
+        stays, in order; impressions and global outcomes are not touched. Atomic and durable
+        when it returns, like `append_events`; 0 when there was nothing to take back. Raises
+        `SessionNotFound` for an unknown session and `ConfigError` for an invalid item id.
         """
 
     @abstractmethod
@@ -163,6 +176,10 @@ def decode_item(body: str) -> dict[str, Any]:
         raise StoreUnavailable(f"a stored item is not a JSON object: {body[:80]!r}")
     return value
 
+
+#: The event types `retract_feedback` removes (`EventType.LIKE` and `EventType.DISLIKE`'s
+#: values; the store itself does not import the engine's vocabulary).
+RETRACTABLE_TYPES: tuple[str, ...] = ("like", "dislike")
 
 #: Bytes of randomness in a session id (32 URL-safe characters): unguessable by enumeration.
 SESSION_ID_BYTES = 24

@@ -11,6 +11,10 @@ serve several deployments):
 - `P items` (hash item id -> JSON), `P items:order` (sorted set, first-insert order),
   `P items:seq` (counter) — admin-added items.
 
+A retraction (`retract_feedback`) reads the list under WATCH of the session hash and the
+list, then removes the matching entries with LREM in one MULTI/EXEC: an append or delete in
+between makes it look again, so it never removes an event it did not read.
+
 Writes that touch a session check that it exists and write in one MULTI/EXEC under WATCH of
 the session hash: a concurrent delete makes the transaction fail and retry, so an append can
 never resurrect a deleted session's list. With a TTL every write refreshes the expiry of all
@@ -37,6 +41,7 @@ from redis.client import Pipeline
 
 from sessionrec.errors import ConfigError
 from sessionrec.store.base import (
+    RETRACTABLE_TYPES,
     SessionNotFound,
     SessionStore,
     StoredEvent,
@@ -240,6 +245,34 @@ class RedisStore(SessionStore):
             value = json.loads(text)
             out.append(StoredEvent(value["item_id"], value["type"], float(value["timestamp"])))
         return out
+
+    def retract_feedback(self, session_id: str, item_id: str) -> int:
+        check_item_id(item_id)
+        if not is_session_id(session_id):
+            raise SessionNotFound(session_id)
+        meta, key = self._meta(session_id), self._events_key(session_id)
+        with self._guard(), self._client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(meta, key)  # type: ignore[no-untyped-call]
+                    if not pipe.exists(meta):
+                        raise SessionNotFound(session_id)
+                    raw: list[str] = pipe.lrange(key, 0, -1)  # type: ignore[assignment]
+                    # Identical entries are one LREM (count 0 removes every copy).
+                    doomed = Counter(text for text in raw if self._retractable(text, item_id))
+                    pipe.multi()
+                    for text in doomed:
+                        pipe.lrem(key, 0, text)
+                    self._touch(pipe, session_id)
+                    replies = pipe.execute()
+                    return sum(int(n) for n in replies[: len(doomed)])
+                except redis.WatchError:
+                    continue  # appended to, deleted or expired meanwhile: read it again
+
+    @staticmethod
+    def _retractable(text: str, item_id: str) -> bool:
+        value = json.loads(text)
+        return bool(value["item_id"] == item_id and value["type"] in RETRACTABLE_TYPES)
 
     def delete_session(self, session_id: str) -> bool:
         if not is_session_id(session_id):

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from sessionrec.store.base import (
+    RETRACTABLE_TYPES,
     SessionNotFound,
     SessionStore,
     StoredEvent,
@@ -272,6 +273,23 @@ class SQLiteStore(SessionStore):
         if not rows:
             raise SessionNotFound(session_id)
         return [StoredEvent(r[0], r[1], r[2]) for r in rows if r[0] is not None]
+
+    def retract_feedback(self, session_id: str, item_id: str) -> int:
+        check_item_id(item_id)
+        if not is_session_id(session_id):
+            raise SessionNotFound(session_id)
+        marks = ",".join("?" * len(RETRACTABLE_TYPES))
+        # The remaining events keep their sequence numbers, hence their order; `n_events`
+        # stays the next number to hand out, so a gap is never reused.
+        with self._write() as conn:
+            found = conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,))
+            if found.fetchone() is None:
+                raise SessionNotFound(session_id)
+            cur = conn.execute(
+                f"DELETE FROM events WHERE session_id = ? AND item_id = ? AND type IN ({marks})",
+                (session_id, item_id, *RETRACTABLE_TYPES),
+            )
+        return int(cur.rowcount)
 
     def delete_session(self, session_id: str) -> bool:
         if not is_session_id(session_id):

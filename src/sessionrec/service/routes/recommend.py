@@ -1,5 +1,7 @@
 """Recommendations: the session's stored events (and what it was already shown) become an
-engine query; the slate comes back with scores, reasons and the session's interests."""
+engine query; the slate comes back with scores, reasons and the session's interests, and
+each item with what the catalogue says of it (categories, attributes), so a client can show
+it without a second request."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from sessionrec.data.schema import EventType
-from sessionrec.engine.query import Filters, Query, SessionEvent, Slate
+from sessionrec.engine import Engine
+from sessionrec.engine.query import Filters, Query, SessionEvent, Slate, SlateItem
 from sessionrec.service.auth import authorize_session
 from sessionrec.service.errors import ApiError
 from sessionrec.service.routes.sessions import Authorization
@@ -59,22 +62,36 @@ def _finite(value: float) -> float:
     return round(float(value), 6) if math.isfinite(value) else 0.0
 
 
-def slate_json(slate: Slate) -> dict[str, Any]:
-    """The response body (plain dicts: built once, serialised once)."""
+def _shown(value: Any) -> bool:
+    """Whether an attribute value says something (not missing, NaN or blank)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return False
+    return bool(str(value).strip())
+
+
+def slate_item_json(item: SlateItem, engine: Engine | None) -> dict[str, Any]:
+    """One slate item, with the catalogue's categories and attributes when `engine` knows it."""
+    info = None if engine is None else engine.item(item.item_id)
+    attributes = {} if info is None else dict(info.attributes or {})
     return {
-        "items": [
-            {
-                "item_id": item.item_id,
-                "score": _finite(item.score),
-                "title": item.title,
-                "reasons": [
-                    {"kind": r.kind, "text": r.text, "item_ids": list(r.item_ids)}
-                    for r in item.reasons
-                ],
-                "interest": item.interest,
-            }
-            for item in slate.items
+        "item_id": item.item_id,
+        "score": _finite(item.score),
+        "title": item.title,
+        "reasons": [
+            {"kind": r.kind, "text": r.text, "item_ids": list(r.item_ids)} for r in item.reasons
         ],
+        "interest": item.interest,
+        "categories": [] if info is None else [str(c) for c in info.categories],
+        "attributes": {str(k): str(v) for k, v in attributes.items() if _shown(v)},
+        "explanation": item.explanation or None,
+    }
+
+
+def slate_json(slate: Slate, engine: Engine | None = None) -> dict[str, Any]:
+    """The response body (plain dicts: built once, serialised once); `engine` adds each
+    item's catalogue facts."""
+    return {
+        "items": [slate_item_json(item, engine) for item in slate.items],
         "interests": [
             {"weight": _finite(i.weight), "item_ids": list(i.item_ids), "label": i.label}
             for i in slate.interests
@@ -139,4 +156,4 @@ async def recommend(
     if slate.items:
         store.record_impressions(session_id, [item.item_id for item in slate.items])
     state.metrics.recommendations.inc()
-    return JSONResponse(slate_json(slate))
+    return JSONResponse(slate_json(slate, engine))

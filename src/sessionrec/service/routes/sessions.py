@@ -1,16 +1,17 @@
-"""Sessions: create, read, delete, add events, give feedback on slate items."""
+"""Sessions: create, read, delete, add events, give feedback on slate items, take it back."""
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Path, Request
 from starlette.responses import JSONResponse, Response
 
 from sessionrec.data.schema import EventType
-from sessionrec.data.vocab import check_item_id
+from sessionrec.data.vocab import MAX_ITEM_ID_CHARS, check_item_id
 from sessionrec.errors import ConfigError
 from sessionrec.service.auth import authorize_session, hash_token, new_token
 from sessionrec.service.errors import ApiError
@@ -25,6 +26,8 @@ from sessionrec.service.schemas import (
 from sessionrec.service.state import ServiceState, service_state
 from sessionrec.store.base import StoredEvent
 
+logger = logging.getLogger(__name__)
+
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
 Authorization = Annotated[
@@ -32,6 +35,8 @@ Authorization = Annotated[
 ]
 
 POSITIVE_FEEDBACK = frozenset({"like", "click", "purchase"})
+
+ItemId = Annotated[str, Path(min_length=1, max_length=MAX_ITEM_ID_CHARS)]
 
 
 @router.post("", status_code=201, response_model=SessionCreated, summary="Start a session")
@@ -136,3 +141,29 @@ def post_feedback(
     state.store.record_outcome(body.item_id, body.kind in POSITIVE_FEEDBACK)
     state.metrics.feedback.labels(body.kind).inc()
     return JSONResponse({"item_id": body.item_id, "kind": body.kind, "recorded": True})
+
+
+@router.delete(
+    "/{session_id}/feedback/{item_id}",
+    status_code=204,
+    summary="Take back a like or dislike of an item",
+)
+def retract_feedback(
+    session_id: str, item_id: ItemId, request: Request, authorization: Authorization = None
+) -> Response:
+    """The person's undo: the session's like and dislike events of the item are removed, so
+    the next slate is computed as if they had never been given; every other event stays.
+    Idempotent (204 also when there was nothing to take back); the number removed is in the
+    `X-Retracted-Events` header and the server log, so nothing disappears unnoticed. The
+    item's global outcome counts are not changed."""
+    state = service_state(request)
+    authorize_session(state.store, session_id, authorization)
+    try:
+        check_item_id(item_id)
+    except ConfigError as exc:
+        raise ApiError(422, "invalid_item_id", str(exc)) from None
+    removed = state.store.retract_feedback(session_id, item_id)
+    logger.info(
+        "session %s… retracted %d feedback event(s) on item %r", session_id[:8], removed, item_id
+    )
+    return Response(status_code=204, headers={"X-Retracted-Events": str(removed)})

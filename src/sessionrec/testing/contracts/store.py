@@ -150,6 +150,108 @@ class SessionStoreContract(ABC):
             store.append_events(sid, [ev("ok"), bad])
         assert store.events(sid) == []
 
+    # -- retracted feedback --------------------------------------------------------------------
+
+    def test_retract_feedback_removes_only_that_items_likes_and_dislikes(
+        self, store: SessionStore
+    ) -> None:
+        sid = store.create_session("h")
+        other = store.create_session("h")
+        events = [
+            ev("1", "view", 1.0),
+            ev("1", "like", 2.0),
+            ev("2", "click", 3.0),
+            ev("1", "dislike", 4.0),
+            ev("2", "like", 5.0),
+            ev("1", "click", 6.0),
+            ev("1", "like", 7.0),
+        ]
+        store.append_events(sid, events)
+        store.append_events(other, [ev("1", "like", 1.0)])
+        store.record_impressions(sid, ["1"])
+        store.record_outcome("1", True)
+
+        assert store.retract_feedback(sid, "1") == 3
+
+        assert store.events(sid) == [events[0], events[2], events[4], events[5]]
+        assert store.retract_feedback(sid, "1") == 0  # nothing left to take back
+        assert store.retract_feedback(sid, "never-rated") == 0
+        # Other sessions, impressions and global outcomes are untouched.
+        assert store.events(other) == [ev("1", "like", 1.0)]
+        assert store.impressions(sid) == {"1": 1}
+        assert store.item_outcomes(["1"]) == {"1": (1, 0)}
+        # The log goes on after a retraction, in order.
+        store.append_events(sid, [ev("1", "like", 8.0)])
+        assert store.events(sid)[-2:] == [events[5], ev("1", "like", 8.0)]
+
+    def test_retract_feedback_of_identical_events_removes_every_copy(
+        self, store: SessionStore
+    ) -> None:
+        sid = store.create_session("h")
+        store.append_events(sid, [ev("東京物語", "like", 1.0)] * 3 + [ev("x", "view", 2.0)])
+        assert store.retract_feedback(sid, "東京物語") == 3
+        assert store.events(sid) == [ev("x", "view", 2.0)]
+
+    def test_retract_feedback_of_unknown_session_or_bad_item_raises(
+        self, store: SessionStore
+    ) -> None:
+        for odd in ("nope", "../../x", "y" * 100_000):
+            with pytest.raises(SessionNotFound):
+                store.retract_feedback(odd, "1")
+        sid = store.create_session("h")
+        store.append_events(sid, [ev("1", "like")])
+        for bad in ("", "z" * 257):
+            with pytest.raises(ConfigError, match="item_id"):
+                store.retract_feedback(sid, bad)
+        assert store.delete_session(sid) is True
+        with pytest.raises(SessionNotFound):
+            store.retract_feedback(sid, "1")
+
+    def test_retract_feedback_persists_across_reopen(self) -> None:
+        if not self.reopenable:
+            pytest.skip("an in-memory database ends with its connection")
+        first = self.open_store()
+        sid = first.create_session("h")
+        first.append_events(sid, [ev("1", "like", 1.0), ev("2", "view", 2.0)])
+        assert first.retract_feedback(sid, "1") == 1
+        first.close()
+        second = self.open_store()
+        assert second.events(sid) == [ev("2", "view", 2.0)]
+
+    def test_retract_racing_appends_loses_no_other_event(self, store: SessionStore) -> None:
+        """Appends of other events while feedback is retracted over and over: every appended
+        event survives, in order, and no like is left behind once the last retract ran."""
+        sid = store.create_session("h")
+        n_threads, n_batches = 3, 40
+        errors: list[BaseException] = []
+        start = threading.Barrier(n_threads + 1)
+
+        def append(t: int) -> None:
+            try:
+                start.wait()
+                for b in range(n_batches):
+                    store.append_events(sid, [ev(f"{t}-{b}", "click"), ev("hot", "like")])
+            except BaseException as exc:  # surfaced in the main thread below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=append, args=(t,)) for t in range(n_threads)]
+        for th in threads:
+            th.start()
+        start.wait()
+        removed = 0
+        while any(th.is_alive() for th in threads):
+            removed += store.retract_feedback(sid, "hot")
+        for th in threads:
+            th.join()
+        removed += store.retract_feedback(sid, "hot")
+        assert errors == []
+        assert removed == n_threads * n_batches
+        ids = [e.item_id for e in store.events(sid)]
+        for t in range(n_threads):  # all there, each thread's in its order
+            mine = [f"{t}-{b}" for b in range(n_batches)]
+            assert [i for i in ids if i.startswith(f"{t}-")] == mine
+        assert len(ids) == n_threads * n_batches
+
     # -- deletion ------------------------------------------------------------------------------
 
     def test_delete_removes_everything_of_the_session(self, store: SessionStore) -> None:

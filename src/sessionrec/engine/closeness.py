@@ -1,0 +1,79 @@
+"""Which items are among an item's closest: the measure behind 'close to X' and a
+dislike's near-duplicates.
+
+An item is among anchor X's closest share of the catalogue when its cosine to X beats that
+of the closest sampled item outside the share. The measure is relative to X's own
+neighbourhood, so it holds for any encoder (MiniLM's cosines between unrelated item texts
+sit at 0.3-0.5, e5's much higher) and any catalogue, and it is taken over the catalogue's
+fixed sample (`CatalogueSnapshot.scale_rows`), a few thousand dot products per anchor
+whatever the catalogue's size. Thresholds are remembered per snapshot: sessions keep
+naming the same few items.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+CACHE_SIZE = 100_000
+"""Thresholds remembered per snapshot (anchor, share): a few hundred kilobytes at most."""
+
+
+def closeness_thresholds(
+    similarity: np.ndarray,
+    anchors: np.ndarray,
+    sample_rows: np.ndarray,
+    share: float,
+    at_least: int = 1,
+) -> np.ndarray:
+    """(len(anchors),) per anchor, the cosine an item must exceed to be among the anchor's
+    closest `share` of the catalogue, at least its `at_least` closest: that of the
+    closest sampled item outside them (-inf when they take in every sampled item). The
+    anchor itself is left out of its sample."""
+    if not len(anchors):
+        return np.zeros(0, dtype=np.float64)
+    cosines = similarity.take(anchors, axis=0) @ similarity.take(sample_rows, axis=0).T
+    itself = sample_rows[None, :] == anchors[:, None]  # (anchors, sample)
+    cosines[itself] = -np.inf
+    others = len(sample_rows) - int(itself.any())
+    within = max(at_least, round(share * others))
+    if within >= others:
+        return np.full(len(anchors), -np.inf)
+    column = cosines.shape[1] - within - 1
+    return np.asarray(np.partition(cosines, column, axis=1)[:, column], dtype=np.float64)
+
+
+class Closeness:
+    """`closeness_thresholds` over one catalogue snapshot's vectors, remembered per anchor;
+    safe to share between threads."""
+
+    def __init__(self, similarity: np.ndarray, sample_rows: np.ndarray) -> None:
+        self.similarity = similarity
+        self.sample_rows = sample_rows
+        self._known: dict[tuple[int, float, int], float] = {}
+        self._lock = threading.Lock()
+
+    def thresholds(self, anchors: np.ndarray, share: float, at_least: int = 1) -> np.ndarray:
+        """(len(anchors),) as `closeness_thresholds`, computed only for anchors not seen
+        before with this share."""
+        rows = anchors.tolist()
+        with self._lock:
+            found = [self._known.get((row, share, at_least)) for row in rows]
+        missing = [row for row, value in zip(rows, found, strict=True) if value is None]
+        if missing:
+            fresh = closeness_thresholds(
+                self.similarity,
+                np.asarray(missing, dtype=np.int64),
+                self.sample_rows,
+                share,
+                at_least,
+            ).tolist()
+            computed = dict(zip(missing, fresh, strict=True))
+            with self._lock:
+                if len(self._known) + len(computed) > CACHE_SIZE:
+                    self._known.clear()
+                for row, value in computed.items():
+                    self._known[(row, share, at_least)] = value
+            found = [computed[r] if v is None else v for r, v in zip(rows, found, strict=True)]
+        return np.asarray(found, dtype=np.float64)
