@@ -28,7 +28,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol
 
-from sessionrec.errors import ConfigError, SessionrecError
+from sessionrec.errors import ConfigError, SessionrecError, http_error_detail
 
 __all__ = [
     "API_KEY_ENV_VARS",
@@ -49,7 +49,6 @@ API_KEY_ENV_VARS: tuple[str, ...] = ("SESSIONREC_LLM_API_KEY", "OPENAI_API_KEY")
 SPEC_FORM = "openai:MODEL@URL (e.g. openai:qwen2.5-7b-instruct@http://127.0.0.1:8080/v1)"
 """How a chat model is named on the command line."""
 
-_MAX_MESSAGE_CHARS = 300
 
 SchemaStyle = Literal["json_schema", "json_object"]
 
@@ -201,7 +200,7 @@ class OpenAIChatClient:
             with urllib.request.urlopen(request, timeout=timeout_s) as response:
                 raw: bytes = response.read()
         except urllib.error.HTTPError as exc:
-            status, detail = exc.code, _error_detail(exc)
+            status, detail = exc.code, http_error_detail(exc)
             exc.close()
             raise LLMError(_explain(status, detail), url=self.url, status=status) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
@@ -235,24 +234,6 @@ def _content(answer: Any, url: str) -> str:
             status=200,
         )
     return content
-
-
-def _error_detail(exc: urllib.error.HTTPError) -> str:
-    """The server's own error message, short, from an OpenAI-style or plain-text body."""
-    try:
-        raw = exc.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-    try:
-        parsed = json.loads(raw)
-    except json.JSONDecodeError:
-        return raw.strip()[:_MAX_MESSAGE_CHARS]
-    error = parsed.get("error") if isinstance(parsed, dict) else None
-    if isinstance(error, dict) and isinstance(error.get("message"), str):
-        return str(error["message"])[:_MAX_MESSAGE_CHARS]
-    if isinstance(error, str):
-        return error[:_MAX_MESSAGE_CHARS]
-    return raw.strip()[:_MAX_MESSAGE_CHARS]
 
 
 def _explain(status: int, detail: str) -> str:

@@ -45,9 +45,7 @@ def load_engine(settings: ServiceSettings) -> Engine:
     """The engine for `settings.artifact` (a clear error when none is configured)."""
     if settings.artifact is None:
         raise ConfigError("no artifact folder given: use --artifact DIR (or SESSIONREC_ARTIFACT)")
-    engine = Engine.from_artifact(settings.artifact, llm=settings.llm_layer())
-    engine.prepare()
-    return engine
+    return Engine.from_artifact(settings.artifact, llm=settings.llm_layer())
 
 
 def _artifact_of(engine: Engine) -> Path | None:
@@ -74,6 +72,7 @@ def create_app(
     replayed = holder.replay_items()
     if replayed:
         logger.info("replayed %d stored items into the engine", replayed)
+    holder.engine.prepare()  # the first request must not load the encoder or read facets
     state = ServiceState(settings, store, holder, ServiceMetrics(), owns_store)
 
     @asynccontextmanager

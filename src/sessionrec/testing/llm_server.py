@@ -28,7 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from sessionrec.testing.redis_server import free_port
+from sessionrec.testing.redis_server import free_port, stop_process
 
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_NAME = "smollm2-135m"
@@ -91,13 +91,7 @@ class LlamaServer:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if the server has not exited within 10 s."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
 
 
 def start_llm_server(

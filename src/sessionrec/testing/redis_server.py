@@ -57,12 +57,19 @@ class RedisServer:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if the server has not exited within 10 s."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.proc)
+
+
+def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if the process has not exited within `grace_s`: a test's
+    server must never outlive it."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=grace_s)
 
 
 def redis_options(port: int, folder: Path) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from sessionrec.errors import ConfigError, SessionrecError
+from sessionrec.errors import ConfigError, SessionrecError, http_error_detail
 from sessionrec.text.base import TextEncoder
 
 __all__ = [
@@ -38,7 +38,6 @@ API_KEY_ENV_VARS: tuple[str, ...] = ("SESSIONREC_EMBEDDINGS_API_KEY", "OPENAI_AP
 """Where the key is looked for, in order, when none is passed: sessionrec's own name first."""
 
 _MAX_RETRY_AFTER_S = 60.0
-_MAX_MESSAGE_CHARS = 300
 
 
 class EmbeddingServiceError(SessionrecError):
@@ -155,7 +154,7 @@ class OpenAIEmbeddingEncoder(TextEncoder):
                     return body
             except urllib.error.HTTPError as exc:
                 status = exc.code
-                detail = _error_detail(exc)
+                detail = http_error_detail(exc)
                 retry_after = _retry_after(exc.headers.get("Retry-After"))
                 exc.close()
                 if (status == 429 or status >= 500) and attempt < self.max_retries:
@@ -250,24 +249,6 @@ def _retry_after(value: str | None) -> float | None:
     except ValueError:
         return None
     return max(seconds, 0.0) if math.isfinite(seconds) else None
-
-
-def _error_detail(exc: urllib.error.HTTPError) -> str:
-    """The server's own error message, short, from an OpenAI-style or plain-text body."""
-    try:
-        raw = exc.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-    try:
-        parsed = json.loads(raw)
-    except json.JSONDecodeError:
-        return raw.strip()[:_MAX_MESSAGE_CHARS]
-    error = parsed.get("error") if isinstance(parsed, dict) else None
-    if isinstance(error, dict) and isinstance(error.get("message"), str):
-        return str(error["message"])[:_MAX_MESSAGE_CHARS]
-    if isinstance(error, str):
-        return error[:_MAX_MESSAGE_CHARS]
-    return raw.strip()[:_MAX_MESSAGE_CHARS]
 
 
 def _explain(status: int, detail: str) -> str:

@@ -39,7 +39,21 @@ class TrainOptions:
     patience: int = 10
     """Epochs without a better validation score before training stops."""
     min_epochs: int = 1
-    """Epochs to run before early stopping may end training."""
+    """Epochs to run before early stopping may end training (an epoch before it may still
+    be kept, if it validated best)."""
+    min_steps: int = 0
+    """Optimiser steps to take before early stopping may end training. Counted in steps,
+    not epochs, because what a model must learn before its validation score means much
+    grows with the catalogue, not with the number of batches an epoch happens to have: on
+    a few hundred long histories an epoch is ten steps."""
+    min_steps_epochs: int = 40
+    """Epochs after which `min_steps` no longer holds training back: a log of a hundred
+    sessions takes one optimiser step an epoch, and 400 steps would run it to the epoch
+    limit (the 110-session shop example: 200 epochs instead of about 20)."""
+    validation_smoothing: int = 1
+    """Early stopping and the kept epoch read the mean of the last this many validation
+    scores (fewer in the first epochs), not the epoch's own: on a small validation split
+    one epoch's score is noisy, and a lucky early epoch can end training (1: the raw score)."""
     seed: int = 0
     """Seeds weight initialisation, shuffling and dropout; runs with one seed repeat exactly."""
     threads: int | None = None
@@ -59,6 +73,16 @@ class TrainOptions:
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.patience < 1 or self.learning_rate <= 0:
             raise ConfigError("training needs epochs >= 1, patience >= 1, learning_rate > 0")
+        if (
+            self.min_epochs < 1
+            or self.min_steps < 0
+            or self.min_steps_epochs < 1
+            or self.validation_smoothing < 1
+        ):
+            raise ConfigError(
+                "training needs min_epochs >= 1, min_steps >= 0, min_steps_epochs >= 1 and "
+                "validation_smoothing >= 1"
+            )
         if self.weight_average is not None and not 0 < self.weight_average < 1:
             raise ConfigError("weight_average must lie in (0, 1) (or be None)")
         if self.resume and self.checkpoint_dir is None:
@@ -73,6 +97,8 @@ class EpochLog:
     loss: float
     score: float | None
     seconds: float
+    steps: int = 0
+    """Optimiser steps (mini-batches) in this epoch."""
 
 
 @dataclass
@@ -208,22 +234,25 @@ class Trainer:
                     total += float(loss.detach())
                     batches += 1
                 mean_loss = total / max(batches, 1)
-                score = None
+                score = smoothed = None
                 if validate is not None:
                     module.eval()
                     with torch.no_grad(), averaged_weights(average):
                         score = float(validate())
-                        if score > result.best_score:
-                            result.best_score, result.best_epoch, stale = score, epoch, 0
+                        smoothed = smoothed_score(result.history, score, opts)
+                        if smoothed > result.best_score:
+                            result.best_score, result.best_epoch, stale = smoothed, epoch, 0
                             best_state = copy.deepcopy(module.state_dict())
                         else:
                             stale += 1
                 result.history.append(
-                    EpochLog(epoch, mean_loss, score, time.perf_counter() - epoch_start)
+                    EpochLog(epoch, mean_loss, score, time.perf_counter() - epoch_start, batches)
                 )
                 status = f"loss {mean_loss:.4f}" + (
                     f" valid {score:.4f}" if score is not None else ""
                 )
+                if smoothed is not None and opts.validation_smoothing > 1:
+                    status += f" (mean of last {opts.validation_smoothing} {smoothed:.4f})"
                 progress.update(task, advance=1, status=status)
                 logger.info(
                     "%s epoch %d/%d: %s, %.1f s%s",
@@ -238,7 +267,10 @@ class Trainer:
                     opts.max_seconds is not None
                     and time.perf_counter() - started > opts.max_seconds
                 )
-                stopping = over_time or (epoch >= opts.min_epochs and stale >= opts.patience)
+                steps = sum(entry.steps for entry in result.history)
+                stepped = steps >= opts.min_steps or epoch >= opts.min_steps_epochs
+                may_stop = epoch >= opts.min_epochs and stepped
+                stopping = over_time or (may_stop and stale >= opts.patience)
                 if folder is not None:
                     state = TrainingState(
                         epoch=epoch,
@@ -285,6 +317,16 @@ class Trainer:
             result.peak_memory_mb,
         )
         return result
+
+
+def smoothed_score(history: list[EpochLog], score: float, opts: TrainOptions) -> float:
+    """The mean of `score` and the validation scores of the epochs before it in `history`,
+    the last `validation_smoothing` of them together (fewer where fewer epochs ran)."""
+    if opts.validation_smoothing <= 1:
+        return score
+    window = opts.validation_smoothing - 1
+    earlier = [e.score for e in history[-window:] if e.score is not None] if window else []
+    return (score + sum(earlier)) / (1 + len(earlier))
 
 
 def _stop_reason(opts: TrainOptions, over_time: bool, stale: int) -> str:

@@ -25,7 +25,7 @@ from sessionrec.engine.interpret.lexicon import (
     by_first_char,
     by_first_word,
 )
-from sessionrec.engine.interpret.tokens import Token
+from sessionrec.engine.interpret.tokens import Token, cjk_runs
 
 _SESSION_WORDS = frozenset({"last", "previous", "latest", "prior", "before", "again"})
 
@@ -95,7 +95,7 @@ def _word_at(tokens: list[Token], i: int) -> bool:
 
 def _explicit_zh(tokens: list[Token], mentioned: bool) -> list[Reference]:
     found: list[Reference] = []
-    for start, end in _cjk_runs(tokens):
+    for start, end in cjk_runs(tokens):
         run_text = "".join(t.text for t in tokens[start:end])
         k = 0
         while k < len(run_text):
@@ -142,7 +142,7 @@ def find_comparatives(tokens: list[Token]) -> list[Reference]:
         ):
             continue  # "less" compares only before a word: "less violent"
         found.append(Reference((token,), explicit=False))
-    for start, end in _cjk_runs(tokens):
+    for start, end in cjk_runs(tokens):
         run_text = "".join(t.text for t in tokens[start:end])
         for k in range(len(run_text)):
             before = next((w for w in COMPARATIVES_ZH if run_text.startswith(w, k)), None)
@@ -158,21 +158,6 @@ def find_comparatives(tokens: list[Token]) -> list[Reference]:
                     found.append(Reference(tuple(tokens[start + k : start + k + 1]), False))
                     break
     return found
-
-
-def _cjk_runs(tokens: list[Token]) -> list[tuple[int, int]]:
-    runs = []
-    i = 0
-    while i < len(tokens):
-        if tokens[i].kind != "cjk":
-            i += 1
-            continue
-        j = i
-        while j < len(tokens) and tokens[j].kind == "cjk":
-            j += 1
-        runs.append((i, j))
-        i = j
-    return runs
 
 
 def _claim(run: list[Token], what: str) -> None:

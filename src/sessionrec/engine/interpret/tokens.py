@@ -146,14 +146,7 @@ def mark_words(tokens: list[Token]) -> None:
         elif token.kind == "punct":
             token.boundary = any(c in _PUNCT for c in token.text)
     _mark_filler(tokens)
-    i = 0
-    while i < len(tokens):
-        if tokens[i].kind != "cjk":
-            i += 1
-            continue
-        j = i
-        while j < len(tokens) and tokens[j].kind == "cjk":
-            j += 1
+    for i, j in cjk_runs(tokens):
         run = "".join(t.text for t in tokens[i:j])
         k = 0
         while k < len(run):
@@ -173,7 +166,23 @@ def mark_words(tokens: list[Token]) -> None:
                         break
                 else:
                     k += 1
+
+
+def cjk_runs(tokens: list[Token]) -> list[tuple[int, int]]:
+    """(start, end) of each run of Chinese characters: Chinese has no spaces, so words are
+    found by matching within runs."""
+    runs = []
+    i = 0
+    while i < len(tokens):
+        if tokens[i].kind != "cjk":
+            i += 1
+            continue
+        j = i
+        while j < len(tokens) and tokens[j].kind == "cjk":
+            j += 1
+        runs.append((i, j))
         i = j
+    return runs
 
 
 _FILLER = by_first_word(FILLER_EN)

@@ -24,6 +24,8 @@ from sessionrec.models.repeats import RepeatBias
 from sessionrec.text.template import DEFAULT_TEMPLATE
 
 N_EVENT_TYPES = len(EventType)
+VALIDATION_METRICS = ("NDCG@10", "NDCG")
+"""What `TransformerConfig.validation_metric` may name."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,21 @@ class TransformerConfig(NeuralConfig):
     about half the epochs for a small loss of validation score."""
     patience: int = 5
     """Short, to keep training on two cores within minutes (see `learning_rate`)."""
+    min_epochs: int = 1
+    """Epochs run before early stopping may end training."""
+    min_steps: int = 400
+    """Optimiser steps taken before early stopping may end training (issue 13). With few,
+    long histories an epoch is a handful of steps (ten on 300 MovieLens users), and five
+    epochs of patience ended some seeds long before the model had learnt past popularity:
+    their validation score was still climbing under its epoch-to-epoch noise. 400 steps is
+    about 21 epochs on ml-100k (19 steps each, where training ran 20-30 epochs anyway) and
+    three on rsc15-100k; the value won on validation among 0, 200, 300 and 400 (CHANGELOG)."""
+    validation_smoothing: int = 1
+    """Early stopping reads the mean of the last this many epochs' validation scores."""
+    validation_metric: str = "NDCG@10"
+    """What early stopping maximises: "NDCG@10", or "NDCG" over the whole ranking, which
+    every validation case moves (not only the tenth with the target in the top 10), so it is
+    less noisy on a small validation split."""
     embedding_size: int = 64
     n_layers: int = 2
     n_heads: int = 2
@@ -85,6 +102,11 @@ class TransformerConfig(NeuralConfig):
             raise ConfigError("switch on at least one of use_ids and use_text")
         if not 0 <= self.id_dropout < 1 or not 0 <= self.dropout < 1:
             raise ConfigError("dropout rates must lie in [0, 1)")
+        if self.validation_metric not in VALIDATION_METRICS:
+            raise ConfigError(
+                f"validation_metric must be one of {', '.join(VALIDATION_METRICS)}, "
+                f"got {self.validation_metric!r}"
+            )
 
 
 class Dropout(nn.Module):

@@ -17,6 +17,7 @@ import torch
 from sessionrec.data.schema import ITEM_ID, Catalogue, Interactions
 from sessionrec.data.vocab import Vocabulary
 from sessionrec.errors import ConfigError
+from sessionrec.metrics import ndcg, target_ranks
 from sessionrec.models.base import Recommender, SessionBatch
 from sessionrec.models.exposure import PROBE_SHARE, BoostSearch, choose_probes
 from sessionrec.models.neural import load_module_arrays, module_arrays
@@ -91,6 +92,8 @@ class SessionTransformer(EmbeddingSpace, Recommender):
         )
 
         def validate() -> float:
+            if cfg.validation_metric == "NDCG":
+                return whole_ranking_ndcg(self, valid_batch, valid_targets)
             return validation_score(self, valid_batch, valid_targets)
 
         net = self.net = self._new_net(fit_data)
@@ -229,3 +232,17 @@ def negative_log_probabilities(train: Interactions, vocab: Vocabulary) -> np.nda
     weights = counts**0.75
     with np.errstate(divide="ignore"):
         return np.log(weights / weights.sum()).astype(np.float32)
+
+
+def whole_ranking_ndcg(
+    model: Recommender, batch: SessionBatch, targets: np.ndarray, chunk: int = 1024
+) -> float:
+    """Mean 1 / log2(1 + rank) of the validation targets over the whole ranking."""
+    total = 0.0
+    for start in range(0, len(targets), chunk):
+        stop = start + chunk
+        types = None if batch.event_types is None else batch.event_types[start:stop]
+        scores = model.score(SessionBatch(batch.items[start:stop], types))
+        ranks = target_ranks(scores, targets[start:stop])
+        total += float(ndcg(ranks, scores.shape[1]).sum())
+    return total / max(len(targets), 1)
