@@ -12,6 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "sessionrec"
 LAYERS: dict[str, int] = {
     "errors": 0,
     "metrics": 0,
+    "openai_protocol": 1,
     "data": 1,
     "text": 2,
     "llm": 2,

@@ -7,8 +7,6 @@ response instead of a traceback.
 
 from __future__ import annotations
 
-import json
-import urllib.error
 from pathlib import Path
 
 
@@ -51,26 +49,3 @@ class ConfigError(SessionrecError):
 def unknown_choice(kind: str, value: str, valid: list[str] | tuple[str, ...]) -> ConfigError:
     """Build the error for a name that is not among the valid ones, listing them."""
     return ConfigError(f"unknown {kind} {value!r}; valid: {', '.join(sorted(valid))}")
-
-
-MAX_DETAIL_CHARS = 300
-"""Longest server message quoted in an error."""
-
-
-def http_error_detail(exc: urllib.error.HTTPError) -> str:
-    """The server's own error message, short, from an OpenAI-style or plain-text body:
-    what the embeddings and chat clients quote when a service refuses them."""
-    try:
-        raw = exc.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-    try:
-        parsed = json.loads(raw)
-    except json.JSONDecodeError:
-        return raw.strip()[:MAX_DETAIL_CHARS]
-    error = parsed.get("error") if isinstance(parsed, dict) else None
-    if isinstance(error, dict) and isinstance(error.get("message"), str):
-        return str(error["message"])[:MAX_DETAIL_CHARS]
-    if isinstance(error, str):
-        return error[:MAX_DETAIL_CHARS]
-    return raw.strip()[:MAX_DETAIL_CHARS]

@@ -495,10 +495,9 @@ def _slate(
     ids = snapshot.arrays.vocab.decode_list(picks.rows)
     if query.explain:
         request_cosines, request_threshold = None, np.inf
-        if ranking.request is not None:
+        if ranking.request is not None and ranking.request_sample is not None:
             request_cosines = snapshot.arrays.text[rows] @ ranking.request
-            sample = snapshot.arrays.text[snapshot.scale_rows] @ ranking.request
-            request_threshold = float(np.quantile(sample, 1.0 - REQUEST_SHARE))
+            request_threshold = float(np.quantile(ranking.request_sample, 1.0 - REQUEST_SHARE))
         context = SlateContext(
             snapshot.table,
             snapshot.arrays.similarity,

@@ -228,6 +228,9 @@ class Adjustments:
     """Row → explicit skips."""
     request: np.ndarray | None
     """(D,) the typed request's unit vector (None without a request)."""
+    request_sample: np.ndarray | None
+    """The request's cosines over the scale sample (None without a request): what the
+    match term and a request reason are measured against."""
     request_reference: float
     """Mean request cosine over the scale sample: the match term is measured from it."""
     request_spread: float
@@ -255,10 +258,10 @@ def adjustments(
             for r, c in zip(rows, impressions.values(), strict=True)
             if r >= 0 and c > 0
         }
-    reference, spread = 0.0, 1.0
+    sample, reference, spread = None, 0.0, 1.0
     if request is not None:
-        cosines = arrays.text[scale_rows] @ request
-        reference, spread = float(np.mean(cosines)), float(np.std(cosines))
+        sample = arrays.text[scale_rows] @ request
+        reference, spread = float(np.mean(sample)), float(np.std(sample))
     return Adjustments(
         arrays.similarity,
         arrays.text,
@@ -268,6 +271,7 @@ def adjustments(
         shown,
         session.skips,
         request,
+        sample,
         reference,
         spread,
         closeness,
@@ -372,7 +376,8 @@ class Ranking:
     scores: np.ndarray
     """(len(pool), R): final score of each candidate under each interest."""
     request: np.ndarray | None
-    request_reference: float
+    request_sample: np.ndarray | None
+    """The request's cosines over the scale sample (`Adjustments.request_sample`)."""
 
 
 def ranked_pool(
@@ -399,7 +404,7 @@ def ranked_pool(
         if pool.best_outside is None or outsiders_cannot_enter(
             adjusted.penalised, scale.standard(pool.best_outside), depth
         ):
-            return Ranking(pool.rows, adjusted.final, terms.request, terms.request_reference)
+            return Ranking(pool.rows, adjusted.final, terms.request, terms.request_sample)
         size *= 4
 
 

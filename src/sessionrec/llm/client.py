@@ -23,12 +23,12 @@ import os
 import threading
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol
 
-from sessionrec.errors import ConfigError, SessionrecError, http_error_detail
+from sessionrec.errors import ConfigError, SessionrecError
+from sessionrec.openai_protocol import api_key_from_env, endpoint_url, http_error_detail
 
 __all__ = [
     "API_KEY_ENV_VARS",
@@ -87,18 +87,7 @@ class ChatClient(Protocol):
 
 def chat_url(base_url: str) -> str:
     """The chat endpoint under a base URL, with or without its trailing ``/v1``."""
-    parsed = urllib.parse.urlparse(base_url.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(f"LLM base URL must be http(s)://host[:port][/path], got {base_url!r}")
-    root = base_url.strip().rstrip("/")
-    return f"{root}/chat/completions" if root.endswith("/v1") else f"{root}/v1/chat/completions"
-
-
-def _api_key_from_env(env: Mapping[str, str]) -> str | None:
-    for variable in API_KEY_ENV_VARS:
-        if value := env.get(variable, "").strip():
-            return value
-    return None
+    return endpoint_url(base_url, "chat/completions", "LLM")
 
 
 def response_format(schema: Mapping[str, Any], style: SchemaStyle) -> dict[str, Any]:
@@ -132,7 +121,9 @@ class OpenAIChatClient:
         self.model = model.strip()
         self.url = chat_url(base_url)
         self.name = f"openai:{self.model}@{base_url.strip().rstrip('/')}"
-        self._api_key = api_key or _api_key_from_env(os.environ if env is None else env)
+        self._api_key = api_key or api_key_from_env(
+            os.environ if env is None else env, API_KEY_ENV_VARS
+        )
         self._style: SchemaStyle = "json_schema"
         self._style_lock = threading.Lock()
 

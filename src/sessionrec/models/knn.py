@@ -81,6 +81,11 @@ class VSKNNConfig(SKNNConfig):
             )
 
 
+def segment_starts(lengths: np.ndarray) -> np.ndarray:
+    """Where each of consecutive segments of `lengths` begins in the concatenation."""
+    return np.cumsum(lengths) - lengths
+
+
 def gather_rows(
     indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -88,8 +93,7 @@ def gather_rows(
     starts = indptr[rows]
     lengths = indptr[rows + 1] - starts
     total = int(lengths.sum())
-    offsets = np.cumsum(lengths) - lengths
-    positions = np.repeat(starts - offsets, lengths) + np.arange(total)
+    positions = np.repeat(starts - segment_starts(lengths), lengths) + np.arange(total)
     return indices[positions], lengths
 
 

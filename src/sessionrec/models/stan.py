@@ -34,7 +34,7 @@ import numpy as np
 from sessionrec.data.schema import TIMESTAMP, Catalogue, Interactions
 from sessionrec.errors import ConfigError
 from sessionrec.models.base import SessionBatch, encode_sessions
-from sessionrec.models.knn import SessionKNN, SKNNConfig, gather_rows
+from sessionrec.models.knn import SessionKNN, SKNNConfig, gather_rows, segment_starts
 
 SECONDS_PER_DAY = 24 * 3600
 SIMILARITIES = ("cosine", "vec")
@@ -101,11 +101,6 @@ def last_positions(sequence: np.ndarray, distinct: np.ndarray) -> np.ndarray:
     last = np.zeros(int(distinct.max()) + 1, dtype=np.int64)
     last[sequence] = np.arange(1, len(sequence) + 1)  # later writes win
     return last[distinct]
-
-
-def segment_starts(lengths: np.ndarray) -> np.ndarray:
-    """Where each of consecutive segments of `lengths` begins in the concatenation."""
-    return np.cumsum(lengths) - lengths
 
 
 class STAN(SessionKNN):

@@ -15,14 +15,14 @@ import math
 import os
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from sessionrec.errors import ConfigError, SessionrecError, http_error_detail
+from sessionrec.errors import ConfigError, SessionrecError
+from sessionrec.openai_protocol import api_key_from_env, endpoint_url, http_error_detail
 from sessionrec.text.base import TextEncoder
 
 __all__ = [
@@ -55,20 +55,7 @@ class EmbeddingServiceError(SessionrecError):
 
 def embeddings_url(base_url: str) -> str:
     """The embeddings endpoint under a base URL, with or without its trailing ``/v1``."""
-    parsed = urllib.parse.urlparse(base_url.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(
-            f"embeddings base URL must be http(s)://host[:port][/path], got {base_url!r}"
-        )
-    root = base_url.strip().rstrip("/")
-    return f"{root}/embeddings" if root.endswith("/v1") else f"{root}/v1/embeddings"
-
-
-def _api_key_from_env(env: Mapping[str, str]) -> str | None:
-    for variable in API_KEY_ENV_VARS:
-        if value := env.get(variable, "").strip():
-            return value
-    return None
+    return endpoint_url(base_url, "embeddings", "embeddings")
 
 
 class OpenAIEmbeddingEncoder(TextEncoder):
@@ -103,7 +90,9 @@ class OpenAIEmbeddingEncoder(TextEncoder):
             )
         self.model = model
         self.url = embeddings_url(base_url)
-        self._api_key = api_key or _api_key_from_env(os.environ if env is None else env)
+        self._api_key = api_key or api_key_from_env(
+            os.environ if env is None else env, API_KEY_ENV_VARS
+        )
         self._name = name or f"openai:{model}@{base_url.strip().rstrip('/')}"
         self._dimension = dimension
         self.timeout_s = timeout_s
