@@ -362,7 +362,10 @@ def test_linking_costs_the_same_at_100k_titles() -> None:
     large = Titles(*_catalogue(100_000, seed=1))
     _cost(small, texts[:20])  # warm up
     ratio = min(_cost(large, texts) for _ in range(3)) / min(_cost(small, texts) for _ in range(3))
-    assert ratio < 2.0, ratio  # a loop over titles would be 100 times slower
+    # A loop over titles would be about 100 times slower; the common words' candidate
+    # lists do grow with the catalogue, and a loaded machine adds noise, so the bound
+    # is loose on purpose: it catches a linear scan, not a constant factor.
+    assert ratio < 10.0, ratio
 
 
 def test_a_guess_asked_for_steers_by_the_words_less_the_title() -> None:
