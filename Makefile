@@ -16,12 +16,14 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d
 
 export SESSIONREC_DATA ?= $(abspath $(CURDIR)/../shared/data)
 
-.PHONY: install system-deps test test-fast lint typecheck demo bench clean
+.PHONY: install system-deps test test-fast lint typecheck audit fuzz demo bench clean
 
 # Services the tests start themselves (on 127.0.0.1): Redis for the session store, Chromium
 # for the browser test; wrk drives the service benchmark; Noto CJK so the web page's Chinese
-# text renders in that browser (no tofu boxes). Debian packages; installed only where missing.
-SYSTEM_PACKAGES := redis-server chromium chromium-driver wrk fonts-noto-cjk
+# text renders in that browser (no tofu boxes); nginx fronts several processes
+# (deploy/run-behind-nginx.sh and its test). Debian packages; installed only where missing
+# (Debian's nginx starts no service of its own where policy-rc.d forbids it, as in CI).
+SYSTEM_PACKAGES := redis-server chromium chromium-driver wrk fonts-noto-cjk nginx
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
@@ -45,22 +47,37 @@ install: $(STAMP) system-deps
 
 system-deps:
 	@command -v redis-server >/dev/null && command -v chromium >/dev/null && \
-		command -v wrk >/dev/null && fc-list 2>/dev/null | grep -q "Noto Sans CJK" || { \
+		command -v wrk >/dev/null && fc-list 2>/dev/null | grep -q "Noto Sans CJK" && \
+		test -x /usr/sbin/nginx || { \
 		$(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES); }
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
 
 typecheck: install
 	$(BIN)/mypy
 
-test: install lint typecheck
+# Known vulnerabilities in the installed packages fail it; where no vulnerability service
+# can be reached it prints "SKIPPED: vulnerability service unreachable" and passes.
+audit: install
+	$(BIN)/python tools/audit_deps.py
+
+test: install lint typecheck audit
 	$(BIN)/python -m pytest
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"
+
+# Schemathesis against the running service, every phase (`make test` runs a short one):
+# >= 2,000 requests, none may break the OpenAPI schema or end in a 5xx; prints the count.
+# More with `make fuzz FUZZ_EXAMPLES=500` (examples per route), elsewhere with FUZZ_SEED=N.
+FUZZ_EXAMPLES ?= 250
+FUZZ_SEED ?= 14
+fuzz: install
+	SESSIONREC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SESSIONREC_FUZZ_SEED=$(FUZZ_SEED) \
+		$(BIN)/python -m pytest -m slow tests/service/test_openapi_fuzz.py
 
 # Trains the transformer once (cached), then serves the web page on http://127.0.0.1:8000;
 # e.g. `make demo DEMO_ARGS="--port 8080"`.

@@ -8,6 +8,7 @@ that importing this module loads none of them.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -104,6 +105,26 @@ LLMBudgetOption = Annotated[
 ]
 LLM_BUDGET_MS = 2000
 """The per-request time the generative model gets unless told otherwise."""
+IndexOption = Annotated[
+    str | None,
+    typer.Option(
+        "--index",
+        help="How item vectors are searched: auto (exact below 200,000 items, FAISS above), "
+        "exact, hnsw or ivf (FAISS at any size). Same as $SESSIONREC_INDEX; the size where "
+        "auto switches is $SESSIONREC_EXACT_BELOW.",
+    ),
+]
+
+
+def use_index(choice: str | None) -> None:
+    """Check an --index choice and hand it to the engines of this process and its
+    workers (through the environment they inherit)."""
+    if choice is None:
+        return
+    from sessionrec.index.sized import ENV_INDEX, index_builder
+
+    index_builder(choice)  # a ConfigError names the choices
+    os.environ[ENV_INDEX] = choice
 
 
 @contextmanager
@@ -600,12 +621,14 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
     llm: LLMOption = None,
     llm_budget_ms: LLMBudgetOption = LLM_BUDGET_MS,
+    index: IndexOption = None,
 ) -> None:
     """Serve the HTTP API and the web page over a trained artifact.
 
     Example: sessionrec serve --artifact artifact --store sqlite:///sessions.db
     """
     with user_errors():
+        use_index(index)
         settings = service_settings(artifact, store, threads, llm, llm_budget_ms)
         serve_forever(settings, host, port, workers, log_level)
 

@@ -20,6 +20,7 @@ from sessionrec.engine import Engine
 from sessionrec.models.transformer import SessionTransformer
 from sessionrec.service.app import create_app
 from sessionrec.service.limits import Limits
+from sessionrec.service.ratelimit import RateLimits
 from sessionrec.service.settings import ServiceSettings
 from sessionrec.store import SessionStore, open_store
 from sessionrec.testing import QUICK_TRANSFORMER_FILMS, films
@@ -54,7 +55,8 @@ ServiceFactory = Callable[..., Service]
 
 @pytest.fixture
 def make_service(tiny_artifact: Path, sqlite_url: str) -> Iterator[ServiceFactory]:
-    """Build apps on demand (custom limits, store URL, API key); all closed afterwards."""
+    """Build apps on demand (custom limits, rate limits, store URL, API key); all closed
+    afterwards."""
     opened: list[tuple[TestClient, SessionStore]] = []
 
     def build(
@@ -62,6 +64,7 @@ def make_service(tiny_artifact: Path, sqlite_url: str) -> Iterator[ServiceFactor
         api_key: str | None = API_KEY,
         limits: Limits | None = None,
         artifact: Path | None = None,
+        rate_limits: RateLimits | None = None,
     ) -> Service:
         folder = artifact or tiny_artifact
         settings = ServiceSettings(
@@ -69,6 +72,7 @@ def make_service(tiny_artifact: Path, sqlite_url: str) -> Iterator[ServiceFactor
             store_url=store_url or sqlite_url,
             api_key=api_key,
             limits=limits or Limits(),
+            rate_limits=rate_limits or RateLimits(),
         )
         engine = Engine.from_artifact(folder)
         store = open_store(settings.store_url)

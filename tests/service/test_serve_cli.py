@@ -49,6 +49,16 @@ def test_a_missing_artifact_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert "no such artifact folder" in err and len(err.strip().splitlines()) <= 2
 
 
+def test_an_unknown_index_is_one_line_and_exit_2(
+    tiny_artifact: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SESSIONREC_INDEX", raising=False)
+    code, err = serve("--artifact", str(tiny_artifact), "--index", "annoy")
+    assert code == 2 and "unknown index 'annoy'" in err and "hnsw" in err
+    assert len(err.strip().splitlines()) <= 2
+    assert "SESSIONREC_INDEX" not in os.environ  # nothing handed on
+
+
 def test_a_corrupted_artifact_is_refused(tiny_artifact: Path, tmp_path: Path) -> None:
     folder = tmp_path / "artifact"
     shutil.copytree(tiny_artifact, folder)
@@ -106,12 +116,12 @@ def test_two_workers_share_items_and_metrics(tiny_artifact: Path, tmp_path: Path
         sys.executable, "-m", "sessionrec", "serve", "--artifact", str(tiny_artifact),
         "--store", f"sqlite:///{tmp_path / 's.db'}", "--port", str(port), "--workers", "2",
     ]  # fmt: skip
-    env = {**os.environ, "SESSIONREC_API_KEY": "two-worker-key"}
+    env = {**os.environ, "SESSIONREC_API_KEY": "two-worker-admin-key"}
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
         wait_ready(proc, base)
         item = {"title": "Shared Film", "text": "A documentary about glaciers."}
-        admin = {"X-API-Key": "two-worker-key"}
+        admin = {"X-API-Key": "two-worker-admin-key"}
         put = httpx.put(f"{base}/v1/items/shared", json=item, headers=admin, timeout=60)
         assert put.status_code == 201, put.text
         # The other worker picks the item up at its next sync (every 2 s), encoding its text

@@ -25,7 +25,7 @@ from sessionrec.engine.closeness import Closeness
 from sessionrec.engine.interpret import as_number
 from sessionrec.engine.query import MAX_K, MAX_QUERY_CHARS
 from sessionrec.errors import ConfigError
-from sessionrec.index.base import ItemIndex
+from sessionrec.index.base import IndexBuilder, ItemIndex
 from sessionrec.index.exact import top_k
 from sessionrec.models.embedding import ItemArrays
 
@@ -219,11 +219,12 @@ class CatalogueSnapshot:
     closeness: Closeness
     """Which items are among an item's closest (over `arrays.similarity` and `scale_rows`),
     remembered for this snapshot: 'close to X' and a dislike's near-duplicates."""
+    untrained: np.ndarray
+    """Sorted rows the model scores by its text head (never trained on): candidates of
+    every request where candidates are retrieved (`retrieval`)."""
 
     @classmethod
-    def build(
-        cls, arrays: ItemArrays, table: ItemTable, index: type[ItemIndex]
-    ) -> CatalogueSnapshot:
+    def build(cls, arrays: ItemArrays, table: ItemTable, index: IndexBuilder) -> CatalogueSnapshot:
         """The first snapshot of a catalogue, with `index` built over each vector space."""
         text_index = index.build(arrays.text) if arrays.text.shape[1] else None
         if text_index is not None and _same(arrays.similarity, arrays.text):
@@ -240,6 +241,7 @@ class CatalogueSnapshot:
             rows,
             _vector_spread(arrays.item_vectors, rows),
             Closeness(arrays.similarity, rows),
+            untrained_rows(arrays),
         )
 
     def changed(self, arrays: ItemArrays, table: ItemTable) -> CatalogueSnapshot:
@@ -266,7 +268,15 @@ class CatalogueSnapshot:
             self.scale_rows,
             _vector_spread(arrays.item_vectors, self.scale_rows),
             Closeness(arrays.similarity, self.scale_rows),
+            untrained_rows(arrays),
         )
+
+
+def untrained_rows(arrays: ItemArrays) -> np.ndarray:
+    """Sorted rows scored by the model's text head: items it never trained on."""
+    if arrays.trained is None or arrays.text_parts is None:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(~arrays.trained).astype(np.int64)
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:

@@ -23,7 +23,8 @@ Per request, `Engine.recommend` runs these steps (3 to 6 are `Engine._rank`, whi
 
 No step loops over the catalogue in Python. The model is used only through
 `models.embedding.EmbeddingModel` and item vectors are searched only through an
-`index.ItemIndex`, so the engine's base scores are the model's own `score`. Browsing,
+`index.ItemIndex`, so the engine's base scores are the model's own `score` (over a
+catalogue searched through FAISS, for the rows the index retrieves: `retrieval`). Browsing,
 search and added items are the catalogue's (`catalogue`); the engine delegates to it.
 """
 
@@ -91,19 +92,22 @@ from sessionrec.engine.query import Query, SessionEvent, Slate, SlateItem
 from sessionrec.engine.ranking import (
     Picks,
     Ranking,
+    Scores,
     adjustments,
     candidate_mask,
     model_scores,
     ranked_pool,
     select,
-    standardise,
+    session_queries,
 )
+from sessionrec.engine.retrieval import can_retrieve, retrieved_scores
 from sessionrec.engine.steering import RequestEncoder
 from sessionrec.errors import ConfigError
-from sessionrec.index.base import ItemIndex
+from sessionrec.index.base import IndexBuilder
 from sessionrec.index.exact import ExactIndex
+from sessionrec.index.sized import index_builder
 from sessionrec.models.base import Recommender
-from sessionrec.models.embedding import as_embedding_model
+from sessionrec.models.embedding import RowScoringModel, as_embedding_model
 from sessionrec.text.base import TextEncoder
 from sessionrec.text.registry import load_encoder
 from sessionrec.text.template import ItemTextTemplate
@@ -124,11 +128,14 @@ class Engine:
         artifact: Path | None = None,
         training_types: Mapping[str, int] | None = None,
         max_interests: int = MAX_INTERESTS,
-        index: type[ItemIndex] = ExactIndex,
+        index: IndexBuilder | None = None,
         llm: GenerativeLayer | None = None,
     ) -> None:
         """`model` must implement `EmbeddingModel` (a ConfigError names what it lacks);
-        `index` is the kind of index item vectors are searched through; `llm`, optional,
+        `index` builds the indexes item vectors are searched through (default
+        `index.sized.index_builder()`: exact below 200,000 items, FAISS above, or what
+        $SESSIONREC_INDEX names); past an exact index, candidates are retrieved through it
+        rather than every item scored (`retrieval`); `llm`, optional,
         reads requests, re-ranks and explains in `recommend` (never in `scores`)."""
         if not 1 <= max_interests <= MAX_INTERESTS:
             raise ConfigError(f"max_interests must be from 1 to {MAX_INTERESTS}")
@@ -137,7 +144,8 @@ class Engine:
         self._type_codes = training_type_codes(training_types)
         arrays = self._model.item_arrays()
         table = ItemTable.build(arrays.vocab.ids, catalogue)
-        self._snapshot = CatalogueSnapshot.build(arrays, table, index)
+        builder = index_builder() if index is None else index
+        self._snapshot = CatalogueSnapshot.build(arrays, table, builder)
         # A model may set up its serving path on first use (the transformer traces its
         # session encoder); reading one full-length session now keeps that cost out of the
         # first request.
@@ -161,7 +169,7 @@ class Engine:
         folder: str | Path,
         encoder: TextEncoder | None = None,
         max_interests: int = MAX_INTERESTS,
-        index: type[ItemIndex] = ExactIndex,
+        index: IndexBuilder | None = None,
         llm: GenerativeLayer | None = None,
     ) -> Engine:
         """The engine over an artifact written by `sessionrec train` (checked file by file).
@@ -354,12 +362,34 @@ class Engine:
         steer = reading.steering_text
         request = None if steer is None else self._request_vector(steer)
         types = self._type_codes[session.types]
-        scored = model_scores(self._model, arrays, session, interests, types, request)
-        scale = standardise(scored.base, snapshot.scale_rows)
+        scored: Scores
+        if not exact and self._retrieves(snapshot, session, request):
+            model = self._model
+            assert isinstance(model, RowScoringModel)
+            read = session_queries(model, arrays, session, interests, types, request)
+            scored = retrieved_scores(
+                model, arrays, read, session.sequence, snapshot.untrained, snapshot.scale_rows
+            )
+        else:
+            scored = model_scores(self._model, arrays, session, interests, types, request)
+        scale = scored.scale(snapshot.scale_rows)
         terms = adjustments(
             arrays, session, query.impressions, request, snapshot.scale_rows, snapshot.closeness
         )
         return ranked_pool(scored, scale, mask, terms, snapshot.item_index, exact, depth)
+
+    def _retrieves(
+        self, snapshot: CatalogueSnapshot, session: ResolvedSession, request: np.ndarray | None
+    ) -> bool:
+        """Whether this request's candidates come from the item index (`retrieval`): the
+        index is approximate (a catalogue too large to scan), the model's scores are dot
+        products with the indexed vectors, and the session gives it something to read."""
+        return (
+            not isinstance(snapshot.item_index, ExactIndex)
+            and isinstance(self._model, RowScoringModel)
+            and not (session.is_empty and request is None)
+            and can_retrieve(snapshot.untrained, session.sequence)
+        )
 
     def _read_request(
         self, snapshot: CatalogueSnapshot, text: str | None, llm_deadline: float | None = None

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -83,6 +84,26 @@ class ModelScores:
     projected: np.ndarray | None
     """(C,) the typed request as an item vector (None without a request)."""
 
+    def scale(self, scale_rows: np.ndarray) -> ScoreScale:
+        """`standardise` over the scale sample."""
+        return standardise(self.base, scale_rows)
+
+    def pool(self, mask: np.ndarray, size: int, exact: bool, item_index: ItemIndex) -> Pool:
+        """`candidate_pool` of these scores."""
+        return candidate_pool(self.base, mask, size, exact, item_index, self.projected)
+
+
+class Scores(Protocol):
+    """What the ranking needs of the model's scores: dense (`ModelScores`, every item
+    scored) or retrieved through the index (`retrieval.RetrievedScores`)."""
+
+    @property
+    def projected(self) -> np.ndarray | None: ...
+
+    def scale(self, scale_rows: np.ndarray) -> ScoreScale: ...
+
+    def pool(self, mask: np.ndarray, size: int, exact: bool, item_index: ItemIndex) -> Pool: ...
+
 
 def model_scores(
     model: EmbeddingModel,
@@ -100,6 +121,35 @@ def model_scores(
     """
     if session.is_empty and request is None:
         return ModelScores(popularity_scores(arrays.popularity), None)
+    read = session_queries(model, arrays, session, interests, types, request)
+    base = model.item_scores(arrays, read.queries, read.sequences, read.histories)
+    return ModelScores(base, read.projected)
+
+
+@dataclass(frozen=True)
+class SessionQueries:
+    """The query vectors one request scores items for, and what each query stands for."""
+
+    queries: np.ndarray
+    """(R, C) one per interest (or the session's one), turned toward the request."""
+    projected: np.ndarray | None
+    """(C,) the typed request as an item vector (None without a request)."""
+    sequences: Sequence[np.ndarray]
+    """Per query, the events it stands for (a hybrid's kNN half reads them)."""
+    histories: Sequence[np.ndarray]
+    """Per query, the items of the whole session (what repeat offsets push down)."""
+
+
+def session_queries(
+    model: EmbeddingModel,
+    arrays: ItemArrays,
+    session: ResolvedSession,
+    interests: SessionInterests,
+    types: np.ndarray,
+    request: np.ndarray | None,
+) -> SessionQueries:
+    """The model reads the session once; each interest's query is its reading right after
+    that interest's latest event, blended with the request."""
     states = model.session_states(arrays, session.sequence, types)
     queries = interest_queries(states, interests, arrays.item_vectors.shape[1])
     projected = None
@@ -111,7 +161,7 @@ def model_scores(
         # The kNN half of a hybrid reads each interest's own events.
         sequences = [session.sequence[interests.of_event == i] for i in range(len(queries))]
     histories = [session.sequence] * len(queries)
-    return ModelScores(model.item_scores(arrays, queries, sequences, histories), projected)
+    return SessionQueries(queries, projected, sequences, histories)
 
 
 def popularity_scores(popularity: np.ndarray) -> np.ndarray:
@@ -152,8 +202,9 @@ def interest_queries(states: np.ndarray, interests: SessionInterests, width: int
 class ScoreScale:
     """The model's scores with the mean and spread that standardise each column."""
 
-    raw_by_column: np.ndarray
-    """(R, n) the model scores, column-major: standardising a pool reads one row each."""
+    raw_by_column: np.ndarray | None
+    """(R, n) the model scores, column-major: standardising a pool reads one row each
+    (None: only the pool's rows were scored, and the pool carries them)."""
     mean: np.ndarray
     """(R,) per column, over the scale sample."""
     spread: np.ndarray
@@ -161,8 +212,16 @@ class ScoreScale:
 
     def standard_rows(self, rows: np.ndarray) -> np.ndarray:
         """(len(rows), R) the standardised scores of these items."""
+        if self.raw_by_column is None:
+            raise RuntimeError("these scores cover the pool only: use standard_pool")
         raw = self.raw_by_column.take(rows, axis=1).astype(np.float64)
         return ((raw - self.mean[:, None]) / self.spread[:, None]).T
+
+    def standard_pool(self, pool: Pool) -> np.ndarray:
+        """(len(pool.rows), R) the standardised scores of a candidate pool."""
+        if pool.raw is None:
+            return self.standard_rows(pool.rows)
+        return (pool.raw - self.mean[None, :]) / self.spread[None, :]
 
     def standard(self, values: np.ndarray) -> np.ndarray:
         """(R,) one raw score per column, standardised."""
@@ -175,11 +234,11 @@ def standardise(base: np.ndarray, scale_rows: np.ndarray) -> ScoreScale:
     # Standardising per column is faster on a column-major copy (long inner loops, where
     # a row-major (n, R) array has loops of R); the numbers are the same.
     by_column = np.ascontiguousarray(base.T)
-    mean, spread = _scale(by_column, scale_rows)
+    mean, spread = column_scale(by_column, scale_rows)
     return ScoreScale(by_column, mean, spread)
 
 
-def _scale(by_column: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def column_scale(by_column: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row of the (R, n) `by_column`, the mean and standard deviation over `rows`."""
     sample = by_column.take(rows, axis=1).astype(np.float64)  # (R, len(rows))
     finite = np.isfinite(sample)
@@ -286,6 +345,8 @@ class Pool:
     """Sorted vocabulary rows."""
     best_outside: np.ndarray | None
     """(R,) per column, the best model score of an item left out (None: none was)."""
+    raw: np.ndarray | None = None
+    """(len(rows), R) the model's scores of the rows, where only they were scored."""
 
 
 def candidate_pool(
@@ -381,7 +442,7 @@ class Ranking:
 
 
 def ranked_pool(
-    scored: ModelScores,
+    scored: Scores,
     scale: ScoreScale,
     mask: np.ndarray,
     terms: Adjustments,
@@ -399,8 +460,8 @@ def ranked_pool(
     """
     size = POOL_SIZE
     while True:
-        pool = candidate_pool(scored.base, mask, size, exact, item_index, scored.projected)
-        adjusted = adjust(scale.standard_rows(pool.rows), pool.rows, terms)
+        pool = scored.pool(mask, size, exact, item_index)
+        adjusted = adjust(scale.standard_pool(pool), pool.rows, terms)
         if pool.best_outside is None or outsiders_cannot_enter(
             adjusted.penalised, scale.standard(pool.best_outside), depth
         ):

@@ -130,6 +130,27 @@ class EmbeddingModel(Protocol):
         ...
 
 
+@runtime_checkable
+class RowScoringModel(Protocol):
+    """An embedding model that can score chosen rows alone: its scores are dot products
+    with `ItemArrays.item_vectors` (plus offsets for the session's own items and, for items
+    it never trained on, a text head), so an engine over a catalogue too large to score
+    whole retrieves the best rows through an index over the item vectors and scores those
+    (the transformer; not the hybrid, whose kNN half is no dot product)."""
+
+    def row_scores(
+        self,
+        arrays: ItemArrays,
+        queries: np.ndarray,
+        rows: np.ndarray,
+        histories: Sequence[np.ndarray],
+        sample: np.ndarray,
+    ) -> np.ndarray:
+        """(len(rows), R): `item_scores` of these sorted distinct rows; anything that
+        depends on every item is estimated with the help of the `sample` rows."""
+        ...
+
+
 EMBEDDING_MEMBERS = (
     "max_length",
     "text_dimension",

@@ -22,6 +22,8 @@ from sessionrec.errors import ConfigError
 from sessionrec.service.errors import install_error_handlers
 from sessionrec.service.limits import BodyLimitMiddleware
 from sessionrec.service.metrics import MetricsMiddleware, ServiceMetrics
+from sessionrec.service.openapi import install_docs, install_openapi, operation_id
+from sessionrec.service.ratelimit import RateLimitMiddleware
 from sessionrec.service.routes import admin, health, items, recommend, sessions, web
 from sessionrec.service.runtime import EngineHolder
 from sessionrec.service.settings import ServiceSettings
@@ -90,14 +92,21 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs, from the package rather than a CDN
+        redoc_url=None,  # ReDoc would load from a CDN: blank offline
+        generate_unique_id_function=operation_id,
     )
     app.state.service = state
     install_error_handlers(app)
     for module in (health, sessions, recommend, items, admin):
         app.include_router(module.router)
+    install_openapi(app, settings.limits)
+    install_docs(app)
     if settings.web:
         app.include_router(web.router)
         app.mount("/static", StaticFiles(directory=web.WEB_DIR), name="static")
+    # Inside CORS: preflights are answered before they count, and a 429 carries CORS headers.
+    app.add_middleware(RateLimitMiddleware, limits=settings.rate_limits, metrics=state.metrics)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -4,6 +4,10 @@ Clients (the web page, scripts, load generators) branch on `error.code`, so each
 caller can cause has its own stable code and a 4xx status; nothing a client sends may turn
 into a 500 or leak a traceback. Unexpected failures are logged with their traceback on the
 server side and answered with a bare 500 JSON body.
+
+A store that does not answer (Redis stopped, the SQLite disk full or read-only) is 503
+`store_unavailable` with `Retry-After`: the outage is the server's and usually brief, and
+the request changed nothing, so the client should send the same request again later.
 """
 
 from __future__ import annotations
@@ -32,6 +36,14 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.details = details
+
+
+STORE_RETRY_AFTER_S = 2
+"""`Retry-After` of a 503 `store_unavailable`, whole seconds: about what a restarted Redis
+takes to load its append-only file and answer; the store reconnects by itself, so the same
+request sent again then succeeds."""
+
+STORE_RETRY_HEADERS: Mapping[str, str] = {"Retry-After": str(STORE_RETRY_AFTER_S)}
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -99,7 +111,7 @@ async def _on_session_not_found(_: Request, exc: Exception) -> JSONResponse:
 
 async def _on_store_unavailable(_: Request, exc: Exception) -> JSONResponse:
     logger.warning("session store unavailable: %s", exc)
-    return error_response(503, "store_unavailable", str(exc))
+    return error_response(503, "store_unavailable", str(exc), headers=STORE_RETRY_HEADERS)
 
 
 async def _on_user_error(_: Request, exc: Exception) -> JSONResponse:

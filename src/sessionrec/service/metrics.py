@@ -67,6 +67,12 @@ class ServiceMetrics:
         self.reloads = Counter(
             "sessionrec_model_reloads", "Model reloads, by outcome.", ["outcome"], registry=r
         )
+        self.rate_limited = Counter(
+            "sessionrec_rate_limited",
+            "Requests refused with 429, by the limit that refused them (address, session).",
+            ["limit"],
+            registry=r,
+        )
         self.items = Gauge(
             "sessionrec_engine_items",
             "Items the serving engine can recommend.",

@@ -3,7 +3,10 @@
 Everything that can be wrong with the set-up (artifact, store, port) is checked before
 uvicorn starts, so `sessionrec serve` fails with one clear line instead of a worker crash
 loop. With several workers each process loads its own engine; they share the store, and a
-background sync keeps their items and model version in step (see `EngineHolder`).
+background sync keeps their items and model version in step (see `EngineHolder`). Sessions
+need no sync: every request reads them from the store. One `serve` process cannot tell
+whether other processes share its store (several behind a reverse proxy, see `deploy/`),
+so every served process syncs, not only `--workers N`.
 """
 
 from __future__ import annotations
@@ -27,8 +30,18 @@ from sessionrec.service.settings import ServiceSettings
 from sessionrec.service.threads import limit_threads
 from sessionrec.store import StoreUnavailable, open_store
 
-MULTI_WORKER_SYNC_SECONDS = 2.0
-"""How soon an item upserted on one worker (or a new artifact) reaches the others."""
+SHARED_STORE_SYNC_SECONDS = 2.0
+"""How soon an item upserted on one worker or process (or a new artifact) reaches the
+others; a positive `SESSIONREC_SYNC_SECONDS` sets another period. The poll is one stat of the
+manifest and one read of the admin items per period, cheap beside the traffic it serves."""
+
+
+def with_sync(settings: ServiceSettings) -> ServiceSettings:
+    """`settings` with the background sync on, unless it is set already or the store is
+    in memory (nobody else can see that one)."""
+    if settings.sync_seconds > 0 or settings.store_url.startswith("sqlite:///:memory:"):
+        return settings
+    return replace(settings, sync_seconds=SHARED_STORE_SYNC_SECONDS)
 
 
 def check_port(host: str, port: int) -> None:
@@ -79,6 +92,7 @@ def serve(
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     check_setup(settings)
     check_port(host, port)
+    settings = with_sync(settings)
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{port}"
     if workers == 1:
@@ -102,8 +116,6 @@ def _serve_workers(
 ) -> None:
     if settings.store_url.startswith("sqlite:///:memory:"):
         raise ConfigError("several workers cannot share an in-memory store; use a file or Redis")
-    if settings.sync_seconds <= 0:
-        settings = replace(settings, sync_seconds=MULTI_WORKER_SYNC_SECONDS)
     metrics_dir = tempfile.mkdtemp(prefix="sessionrec-metrics-")
     os.environ.update(settings.to_env())
     os.environ[MULTIPROC_ENV] = metrics_dir

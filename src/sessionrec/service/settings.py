@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sessionrec.data.download import cache_dir
 from sessionrec.errors import ConfigError
 from sessionrec.service.limits import Limits
+from sessionrec.service.ratelimit import RateLimits
 
 if TYPE_CHECKING:
     from sessionrec.engine.generative import GenerativeLayer
@@ -30,10 +31,26 @@ ENV_THREADS = "SESSIONREC_THREADS"
 ENV_LLM = "SESSIONREC_LLM"
 ENV_LLM_BUDGET_MS = "SESSIONREC_LLM_BUDGET_MS"
 
+MIN_API_KEY_CHARS = 16
+"""An admin key shorter than this is refused at start-up: the admin routes replace the
+catalogue and reload the model, and a short key is within reach of guessing."""
+
 
 def default_store_url() -> str:
     """An SQLite file in the user cache, so sessions survive restarts without set-up."""
     return f"sqlite:///{cache_dir() / 'sessions.db'}"
+
+
+def check_api_key(key: str) -> None:
+    """Refuse an admin key that is short or that no client could send back verbatim."""
+    if len(key) < MIN_API_KEY_CHARS:
+        raise ConfigError(
+            f"{ENV_API_KEY} (the admin API key) must have at least {MIN_API_KEY_CHARS} "
+            f"characters, got {len(key)}; unset it to run with the admin routes off"
+        )
+    if key != key.strip():
+        # HTTP strips a header value's surrounding spaces, so such a key would never match.
+        raise ConfigError(f"{ENV_API_KEY} must not start or end with whitespace")
 
 
 @dataclass(frozen=True)
@@ -42,13 +59,17 @@ class ServiceSettings:
 
     `sync_seconds` > 0 starts a background poll that replays items upserted through other
     workers and reloads the model when the artifact's manifest changes on disk: the way
-    several worker processes over one store stay consistent. One worker needs none.
+    several worker processes over one store stay consistent. `sessionrec serve` turns it on
+    (2 s) for every process, since other processes may share its store; an app built in
+    code (tests) keeps it off unless asked.
     """
 
     artifact: Path | None = None
     store_url: str = field(default_factory=default_store_url)
     api_key: str | None = None
     limits: Limits = field(default_factory=Limits)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    """Requests per second per client address and per session (`service.ratelimit`)."""
     cors_origins: tuple[str, ...] = ()
     sync_seconds: float = 0.0
     web: bool = True
@@ -60,8 +81,8 @@ class ServiceSettings:
     """Milliseconds the generative model may take per request."""
 
     def __post_init__(self) -> None:
-        if self.api_key is not None and len(self.api_key) < 8:
-            raise ConfigError(f"{ENV_API_KEY} must have at least 8 characters")
+        if self.api_key is not None:
+            check_api_key(self.api_key)
         if not math.isfinite(self.sync_seconds) or self.sync_seconds < 0:
             raise ConfigError("sync_seconds must be zero (off) or a positive number of seconds")
         if self.threads < 1:
@@ -99,6 +120,7 @@ class ServiceSettings:
             threads=int(threads),
             llm=env.get(ENV_LLM) or None,
             llm_budget_ms=int(budget),
+            rate_limits=RateLimits.from_env(env),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -108,6 +130,7 @@ class ServiceSettings:
             ENV_SYNC_SECONDS: str(self.sync_seconds),
             ENV_THREADS: str(self.threads),
             ENV_LLM_BUDGET_MS: str(self.llm_budget_ms),
+            **self.rate_limits.to_env(),
         }
         if self.api_key is not None:
             env[ENV_API_KEY] = self.api_key

@@ -37,7 +37,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
+from redis.backoff import ExponentialWithJitterBackoff
 from redis.client import Pipeline
+from redis.retry import Retry
 
 from sessionrec.errors import ConfigError
 from sessionrec.store.base import (
@@ -60,6 +62,21 @@ DEFAULT_PREFIX = "sessionrec:"
 CONNECT_TIMEOUT_S = 2.0
 #: Seconds to wait for a reply (an fsync'ing server under load can be slow, not this slow).
 SOCKET_TIMEOUT_S = 10.0
+#: Reconnects (after a short jittered backoff) when a connection breaks. One is what a
+#: restarted server needs: the pool's old connections are dead and the first command on each
+#: must reconnect, not fail. Only connection errors are retried, never a timeout: a timed-out
+#: command may have run, and redis-py's default (10 retries, timeouts included) turned a
+#: hung server into minutes of waiting per request instead of a prompt 503.
+RECONNECT_RETRIES = 2
+
+
+def reconnect_policy() -> Retry:
+    """The client's retry policy: `RECONNECT_RETRIES` on connection errors, under 0.3 s."""
+    return Retry(
+        ExponentialWithJitterBackoff(cap=0.2, base=0.05),
+        RECONNECT_RETRIES,
+        supported_errors=(redis.ConnectionError,),
+    )
 
 
 def redact(url: str) -> str:
@@ -131,6 +148,7 @@ class RedisStore(SessionStore):
                 decode_responses=True,
                 socket_connect_timeout=connect_timeout,
                 socket_timeout=socket_timeout,
+                retry=reconnect_policy(),
             )
         except ValueError as exc:
             raise ConfigError(f"store URL {redact(url)!r}: {exc}") from exc

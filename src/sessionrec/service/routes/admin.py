@@ -10,15 +10,25 @@ from starlette.responses import JSONResponse, Response
 
 from sessionrec.errors import SessionrecError
 from sessionrec.service.auth import authorize_admin
+from sessionrec.service.deps import ApiKey
 from sessionrec.service.errors import ApiError
-from sessionrec.service.routes.items import ApiKey
+from sessionrec.service.openapi import ADMIN, RATE_LIMITED, STORE, errors
 from sessionrec.service.schemas import ReloadOut
 from sessionrec.service.state import service_state
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
+RELOAD_FAILED = {
+    409: "`reload_failed`: the artifact is missing or broken; the current model keeps serving."
+}
 
-@router.post("/reload", response_model=ReloadOut, summary="Load the artifact again (admin)")
+
+@router.post(
+    "/reload",
+    response_model=ReloadOut,
+    responses=errors(ADMIN, RELOAD_FAILED, STORE, RATE_LIMITED),
+    summary="Load the artifact again (admin)",
+)
 async def reload(request: Request, x_api_key: ApiKey = None) -> Response:
     """Loads in a worker thread while the current engine keeps serving, then swaps one
     reference; requests already running finish on the engine they started with. A failed

@@ -4,21 +4,32 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse, Response
 
-from sessionrec.data.vocab import MAX_ITEM_ID_CHARS
 from sessionrec.engine.query import MAX_QUERY_CHARS
 from sessionrec.service.auth import authorize_admin
+from sessionrec.service.deps import ApiKey, ItemId
 from sessionrec.service.errors import ApiError
+from sessionrec.service.openapi import (
+    ADMIN,
+    BODY,
+    ITEM_NOT_FOUND,
+    PARAMETERS,
+    RATE_LIMITED,
+    STORE,
+    errors,
+)
 from sessionrec.service.runtime import item_payload
 from sessionrec.service.schemas import ItemIn, ItemOut, ItemsOut
 from sessionrec.service.state import service_state
 
 router = APIRouter(prefix="/v1/items", tags=["items"])
 
-ApiKey = Annotated[str | None, Header(alias="X-API-Key", description="The admin API key.")]
-ItemId = Annotated[str, Path(min_length=1, max_length=MAX_ITEM_ID_CHARS)]
+REFUSED_ITEM = {
+    422: "`invalid_request`: the item id is only spaces, or the model cannot take new items "
+    "(it was trained without item text).",
+}
 
 
 def item_json(info: Any) -> dict[str, Any]:
@@ -32,7 +43,12 @@ def item_json(info: Any) -> dict[str, Any]:
     }
 
 
-@router.get("", response_model=ItemsOut, summary="Popular items, or a catalogue search")
+@router.get(
+    "",
+    response_model=ItemsOut,
+    responses=errors(PARAMETERS, RATE_LIMITED),
+    summary="Popular items, or a catalogue search",
+)
 def list_items(
     request: Request,
     query: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS)] = None,
@@ -46,7 +62,12 @@ def list_items(
     return JSONResponse({"items": [item_json(i) for i in found]})
 
 
-@router.get("/{item_id}", response_model=ItemOut, summary="One item")
+@router.get(
+    "/{item_id}",
+    response_model=ItemOut,
+    responses=errors(PARAMETERS, ITEM_NOT_FOUND, RATE_LIMITED),
+    summary="One item",
+)
 def get_item(item_id: ItemId, request: Request) -> Response:
     info = service_state(request).holder.engine.item(item_id)
     if info is None:
@@ -54,7 +75,15 @@ def get_item(item_id: ItemId, request: Request) -> Response:
     return JSONResponse(item_json(info))
 
 
-@router.put("/{item_id}", response_model=ItemOut, summary="Add or update an item (admin)")
+@router.put(
+    "/{item_id}",
+    response_model=ItemOut,
+    responses={
+        201: {"model": ItemOut, "description": "A new item (200: one replaced)."},
+        **errors(BODY, PARAMETERS, REFUSED_ITEM, ADMIN, STORE, RATE_LIMITED),
+    },
+    summary="Add or update an item (admin)",
+)
 def put_item(item_id: ItemId, body: ItemIn, request: Request, x_api_key: ApiKey = None) -> Response:
     """The item is encoded at once and recommendable in the next request; it is stored, so it
     survives restarts and reloads. 201 when new, 200 when it replaced an item."""

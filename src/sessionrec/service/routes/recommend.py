@@ -16,13 +16,20 @@ from sessionrec.data.schema import EventType
 from sessionrec.engine import Engine
 from sessionrec.engine.query import Filters, Query, SessionEvent, Slate, SlateItem
 from sessionrec.service.auth import authorize_session
+from sessionrec.service.deps import Authorization, SessionId
 from sessionrec.service.errors import ApiError
-from sessionrec.service.routes.sessions import Authorization
+from sessionrec.service.openapi import BODY, RATE_LIMITED, SESSION, STORE, errors
 from sessionrec.service.schemas import RecommendIn, SlateOut
 from sessionrec.service.state import service_state
 from sessionrec.store.base import SessionStore, StoredEvent
 
 router = APIRouter(prefix="/v1/sessions", tags=["recommendations"])
+
+REFUSED_REQUEST = {
+    422: "`empty_query`: `query` is only spaces (leave it out instead); `query_too_long`: "
+    "`query` is longer than this service's limit; `k_out_of_range`: `k` is above this "
+    "service's limit.",
+}
 
 
 class OutcomeLookup(Mapping[str, tuple[int, int]]):
@@ -109,10 +116,11 @@ def session_events(stored: list[StoredEvent]) -> list[SessionEvent]:
 @router.post(
     "/{session_id}/recommendations",
     response_model=SlateOut,
+    responses=errors(BODY, REFUSED_REQUEST, SESSION, STORE, RATE_LIMITED),
     summary="The next slate for this session",
 )
 async def recommend(
-    session_id: str, body: RecommendIn, request: Request, authorization: Authorization = None
+    session_id: SessionId, body: RecommendIn, request: Request, authorization: Authorization = None
 ) -> Response:
     """The hot path. It runs on the event loop rather than in the thread pool: the work is a
     few milliseconds of CPU (engine) plus local store reads, and skipping the hand-off to a

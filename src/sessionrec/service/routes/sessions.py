@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import logging
-import math
+import sys
 import time
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from sessionrec.data.schema import EventType
-from sessionrec.data.vocab import MAX_ITEM_ID_CHARS, check_item_id
+from sessionrec.data.vocab import check_item_id
 from sessionrec.errors import ConfigError
 from sessionrec.service.auth import authorize_session, hash_token, new_token
+from sessionrec.service.deps import Authorization, ItemId, SessionId
 from sessionrec.service.errors import ApiError
+from sessionrec.service.openapi import (
+    BODY,
+    ITEM_NOT_FOUND,
+    PARAMETERS,
+    RATE_LIMITED,
+    SESSION,
+    STORE,
+    errors,
+)
 from sessionrec.service.schemas import (
     EventsIn,
     EventsResult,
@@ -30,16 +40,24 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
-Authorization = Annotated[
-    str | None, Header(description="'Bearer TOKEN' as returned when the session was created.")
-]
-
 POSITIVE_FEEDBACK = frozenset({"like", "click", "purchase"})
 
-ItemId = Annotated[str, Path(min_length=1, max_length=MAX_ITEM_ID_CHARS)]
+MAX_TIMESTAMP = sys.float_info.max
+"""Larger is infinite as a float (and `float()` of a larger integer raises)."""
+
+BATCH_TOO_LARGE = {
+    413: "`batch_too_large`: more events than one batch may hold (1,000 by default)."
+}
+INVALID_ITEM_ID = {422: "`invalid_item_id`: the item id is only spaces."}
 
 
-@router.post("", status_code=201, response_model=SessionCreated, summary="Start a session")
+@router.post(
+    "",
+    status_code=201,
+    response_model=SessionCreated,
+    responses=errors(STORE, RATE_LIMITED),
+    summary="Start a session",
+)
 def create_session(request: Request) -> Response:
     state = service_state(request)
     token = new_token()
@@ -48,8 +66,15 @@ def create_session(request: Request) -> Response:
     return JSONResponse({"session_id": session_id, "token": token}, status_code=201)
 
 
-@router.get("/{session_id}", response_model=SessionOut, summary="The session's events")
-def get_session(session_id: str, request: Request, authorization: Authorization = None) -> Response:
+@router.get(
+    "/{session_id}",
+    response_model=SessionOut,
+    responses=errors(SESSION, STORE, RATE_LIMITED),
+    summary="The session's events",
+)
+def get_session(
+    session_id: SessionId, request: Request, authorization: Authorization = None
+) -> Response:
     state = service_state(request)
     authorize_session(state.store, session_id, authorization)
     events = state.store.events(session_id)
@@ -63,9 +88,14 @@ def get_session(session_id: str, request: Request, authorization: Authorization 
     return JSONResponse(body)
 
 
-@router.delete("/{session_id}", status_code=204, summary="Delete the session and all its data")
+@router.delete(
+    "/{session_id}",
+    status_code=204,
+    responses=errors(SESSION, STORE, RATE_LIMITED),
+    summary="Delete the session and all its data",
+)
 def delete_session(
-    session_id: str, request: Request, authorization: Authorization = None
+    session_id: SessionId, request: Request, authorization: Authorization = None
 ) -> Response:
     state = service_state(request)
     authorize_session(state.store, session_id, authorization)
@@ -94,16 +124,21 @@ def parse_event(raw: Any, state: ServiceState, now: float) -> StoredEvent:
         timestamp = now
     elif isinstance(timestamp, bool) or not isinstance(timestamp, int | float):
         raise ValueError("timestamp must be a number of unix seconds")
-    elif not math.isfinite(timestamp) or timestamp < 0:
+    elif not 0 <= timestamp <= MAX_TIMESTAMP:  # also NaN; and JSON allows 400-digit integers
         raise ValueError("timestamp must be a finite, non-negative number of unix seconds")
     if not state.holder.engine.has_item(item_id):
         raise ValueError(f"unknown item {item_id!r}")
     return StoredEvent(item_id, event_type.value, float(timestamp))
 
 
-@router.post("/{session_id}/events", response_model=EventsResult, summary="Add events (a batch)")
+@router.post(
+    "/{session_id}/events",
+    response_model=EventsResult,
+    responses=errors(BODY, BATCH_TOO_LARGE, SESSION, STORE, RATE_LIMITED),
+    summary="Add events (a batch)",
+)
 def post_events(
-    session_id: str, body: EventsIn, request: Request, authorization: Authorization = None
+    session_id: SessionId, body: EventsIn, request: Request, authorization: Authorization = None
 ) -> Response:
     state = service_state(request)
     limit = state.settings.limits.max_events_per_batch
@@ -126,9 +161,14 @@ def post_events(
     return JSONResponse({"accepted": stored, "rejected": rejected})
 
 
-@router.post("/{session_id}/feedback", response_model=FeedbackOut, summary="Feedback on an item")
+@router.post(
+    "/{session_id}/feedback",
+    response_model=FeedbackOut,
+    responses=errors(BODY, SESSION, ITEM_NOT_FOUND, STORE, RATE_LIMITED),
+    summary="Feedback on an item",
+)
 def post_feedback(
-    session_id: str, body: FeedbackIn, request: Request, authorization: Authorization = None
+    session_id: SessionId, body: FeedbackIn, request: Request, authorization: Authorization = None
 ) -> Response:
     """Stored as a typed session event (the next slate reacts) and as a global outcome of the
     item (exploration learns which items people respond to)."""
@@ -146,10 +186,22 @@ def post_feedback(
 @router.delete(
     "/{session_id}/feedback/{item_id}",
     status_code=204,
+    responses={
+        204: {
+            "description": "Taken back, or there was nothing to take back.",
+            "headers": {
+                "X-Retracted-Events": {
+                    "description": "How many like and dislike events were removed.",
+                    "schema": {"type": "integer"},
+                }
+            },
+        },
+        **errors(PARAMETERS, INVALID_ITEM_ID, SESSION, STORE, RATE_LIMITED),
+    },
     summary="Take back a like or dislike of an item",
 )
 def retract_feedback(
-    session_id: str, item_id: ItemId, request: Request, authorization: Authorization = None
+    session_id: SessionId, item_id: ItemId, request: Request, authorization: Authorization = None
 ) -> Response:
     """The person's undo: the session's like and dislike events of the item are removed, so
     the next slate is computed as if they had never been given; every other event stays.
