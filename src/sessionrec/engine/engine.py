@@ -141,6 +141,8 @@ class Engine:
             raise ConfigError(f"max_interests must be from 1 to {MAX_INTERESTS}")
         self.max_interests = max_interests
         self._model = as_embedding_model(model)
+        # Checked once: a runtime protocol check costs more than the rest of the decision.
+        self._row_scorer = self._model if isinstance(self._model, RowScoringModel) else None
         self._type_codes = training_type_codes(training_types)
         arrays = self._model.item_arrays()
         table = ItemTable.build(arrays.vocab.ids, catalogue)
@@ -363,12 +365,11 @@ class Engine:
         request = None if steer is None else self._request_vector(steer)
         types = self._type_codes[session.types]
         scored: Scores
-        if not exact and self._retrieves(snapshot, session, request):
-            model = self._model
-            assert isinstance(model, RowScoringModel)
-            read = session_queries(model, arrays, session, interests, types, request)
+        scorer = self._row_scorer
+        if not exact and scorer is not None and self._retrieves(snapshot, session, request):
+            read = session_queries(self._model, arrays, session, interests, types, request)
             scored = retrieved_scores(
-                model, arrays, read, session.sequence, snapshot.untrained, snapshot.scale_rows
+                scorer, arrays, read, session.sequence, snapshot.untrained, snapshot.scale_rows
             )
         else:
             scored = model_scores(self._model, arrays, session, interests, types, request)
@@ -381,12 +382,12 @@ class Engine:
     def _retrieves(
         self, snapshot: CatalogueSnapshot, session: ResolvedSession, request: np.ndarray | None
     ) -> bool:
-        """Whether this request's candidates come from the item index (`retrieval`): the
-        index is approximate (a catalogue too large to scan), the model's scores are dot
-        products with the indexed vectors, and the session gives it something to read."""
+        """Whether this request's candidates come from the item index (`retrieval`), for a
+        model whose scores are dot products with the indexed vectors: the index is
+        approximate (a catalogue too large to scan) and the session gives it something to
+        read."""
         return (
             not isinstance(snapshot.item_index, ExactIndex)
-            and isinstance(self._model, RowScoringModel)
             and not (session.is_empty and request is None)
             and can_retrieve(snapshot.untrained, session.sequence)
         )
