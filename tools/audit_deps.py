@@ -49,16 +49,25 @@ class Service:
     flags: tuple[str, ...]
 
 
+def fetch_json(
+    request: urllib.request.Request | str, url: str, timeout: float
+) -> tuple[Any, str | None]:
+    """(the JSON a request answers, None), or (None, why it did not answer)."""
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.load(response), None
+    except urllib.error.HTTPError as exc:
+        return None, f"{url} answered {exc.code}"
+    except (OSError, ValueError) as exc:
+        return None, f"{url}: {exc}"
+
+
 def probe_pypi(timeout: float) -> str | None:
     """None when PyPI answers per-release JSON (what pip-audit reads), else why not."""
     url = PYPI_RELEASE_URL.format(name=PROBE_PACKAGE, version=version(PROBE_PACKAGE))
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            body = json.load(response)
-    except urllib.error.HTTPError as exc:
-        return f"{url} answered {exc.code}"
-    except (OSError, ValueError) as exc:
-        return f"{url}: {exc}"
+    body, failure = fetch_json(url, url, timeout)
+    if failure is not None:
+        return failure
     if not isinstance(body, dict) or "vulnerabilities" not in body:
         return f"{url} answered without a 'vulnerabilities' field"
     return None
@@ -71,13 +80,9 @@ def probe_osv(url: str, timeout: float) -> str | None:
     request = urllib.request.Request(
         url, data=json.dumps(query).encode(), headers={"Content-Type": "application/json"}
     )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = json.load(response)
-    except urllib.error.HTTPError as exc:
-        return f"{url} answered {exc.code}"
-    except (OSError, ValueError) as exc:
-        return f"{url}: {exc}"
+    body, failure = fetch_json(request, url, timeout)
+    if failure is not None:
+        return failure
     if not isinstance(body, dict):
         return f"{url} answered something other than a JSON object"
     return None

@@ -260,13 +260,9 @@ class EmbeddingSpace:
         # A session with no known item has a zero vector and no repeats: all scores 0.
         # (B, n): one matrix product for the whole batch, in float64 from here on.
         full = dot_rows(queries, item_vectors).astype(np.float64)
-        bias = self.repeat_bias()
-        if bias is not None:
-            known = [np.asarray(h, dtype=np.int64) for h in histories]
-            window = left_pad(
-                [h[h != UNKNOWN_INDEX] for h in known], self.config.max_length, UNKNOWN_INDEX
-            )
-            rows, columns, values = repeat_offsets(window, bias)
+        offsets = self._history_offsets(histories)
+        if offsets is not None:
+            rows, columns, values = offsets
             # An item may occur repeatedly: its offsets are summed first (in the order a
             # dense array of offsets would add them), then added to its score once. The
             # same numbers as adding a (B, n) array of offsets, without building one.
@@ -297,7 +293,8 @@ class EmbeddingSpace:
         the mean over the trained items of `sample`.
         """
         q = np.asarray(queries)
-        full = self._full_head_rows(arrays, q, rows, histories)  # (R, m)
+        offsets = self._history_offsets(histories)
+        full = self._full_head_rows(arrays, q, rows, offsets)  # (R, m)
         trained, parts = arrays.trained, arrays.text_parts
         if trained is None or parts is None:
             return full.T
@@ -311,31 +308,41 @@ class EmbeddingSpace:
         stand_in = sample[trained[sample]]
         exact = ~new & ~np.isin(rows, stand_in)
         rest = n_trained - int(exact.sum())
-        stand_in_full = self._full_head_rows(arrays, q, stand_in, histories)
+        stand_in_full = self._full_head_rows(arrays, q, stand_in, offsets)
         shift = estimated_partition(full[:, exact], stand_in_full, rest)
         shift -= estimated_partition(text[:, exact], dot_rows(q, parts[stand_in]), rest)
         boost = float(self._fitted_net().items.new_item_boost)
         full[:, new] = text[:, new] + (shift + boost)[:, None]
         return full.T
 
+    def _history_offsets(
+        self, histories: Sequence[np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(query, vocabulary row, offset) of each repeat offset the histories' items get
+        (`models.repeats`), from each history's last `max_length` known items; None for a
+        model without learned offsets."""
+        bias = self.repeat_bias()
+        if bias is None:
+            return None
+        known = [np.asarray(h, dtype=np.int64) for h in histories]
+        window = left_pad(
+            [h[h != UNKNOWN_INDEX] for h in known], self.config.max_length, UNKNOWN_INDEX
+        )
+        return repeat_offsets(window, bias)
+
     def _full_head_rows(
         self,
         arrays: ItemArrays,
         queries: np.ndarray,
         rows: np.ndarray,
-        histories: Sequence[np.ndarray],
+        offsets: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
     ) -> np.ndarray:
         """(R, len(rows)) float64 full-head scores of sorted distinct rows, with the repeat
-        offsets of the histories' items among them."""
+        `offsets` (`_history_offsets`) of the items among them."""
         full = dot_rows(queries, arrays.item_vectors[rows]).astype(np.float64)
-        bias = self.repeat_bias()
-        if bias is None or not len(rows):
+        if offsets is None or not len(rows):
             return full
-        known = [np.asarray(h, dtype=np.int64) for h in histories]
-        window = left_pad(
-            [h[h != UNKNOWN_INDEX] for h in known], self.config.max_length, UNKNOWN_INDEX
-        )
-        query_of, columns, values = repeat_offsets(window, bias)
+        query_of, columns, values = offsets
         at = np.minimum(np.searchsorted(rows, columns), len(rows) - 1)
         hit = rows[at] == columns
         np.add.at(full, (query_of[hit], at[hit]), values[hit])
