@@ -111,9 +111,11 @@ def main() -> int:
                     model, prepared.test_cases, popularity=popularity, exclude_seen=True
                 )
                 metrics.update({f"{key} excl": excluded[key] for key in EXCLUDED_SHOWN})
-                result = getattr(model, "training_result", None)
+                part = getattr(model, "transformer", model)  # the hybrid trains its transformer
+                result = getattr(part, "training_result", None)
                 metrics["fit_seconds"] = fit_seconds
                 if result is not None:
+                    metrics["valid"] = result.best_score  # what defaults are chosen on
                     metrics["epochs"] = len(result.history)
                     metrics["seconds_per_epoch"] = result.seconds_per_epoch
                     metrics["peak_memory_mb"] = result.peak_memory_mb

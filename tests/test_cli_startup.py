@@ -28,7 +28,7 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
 
 
 def test_help_of_every_command_loads_no_heavy_library() -> None:
-    for args in ([], ["evaluate"], ["train"], ["serve"], ["demo"]):
+    for args in ([], ["evaluate"], ["train"], ["serve"], ["retrain"], ["demo"]):
         code = (
             "import sys\nfrom sessionrec.cli import app\n"
             f"sys.argv = ['sessionrec', *{args!r}, '--help']\n"

@@ -21,7 +21,15 @@ from rich.console import Console
 
 from sessionrec import __version__
 from sessionrec.errors import ConfigError, SessionrecError, unknown_choice
-from sessionrec.workflows.defaults import DEFAULT_TRAIN_MODEL, DEMO_MODELS, DEMO_TRAIN_SECONDS
+from sessionrec.workflows.defaults import (
+    DEFAULT_HOLDOUT_SHARE,
+    DEFAULT_MIN_HOLDOUT,
+    DEFAULT_RETRAIN_METRIC,
+    DEFAULT_TRAIN_MODEL,
+    DEMO_MODELS,
+    DEMO_TRAIN_SECONDS,
+    RETRAIN_METRICS,
+)
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -112,6 +120,18 @@ IndexOption = Annotated[
         help="How item vectors are searched: auto (exact below 200,000 items, FAISS above), "
         "exact, hnsw or ivf (FAISS at any size). Same as $SESSIONREC_INDEX; the size where "
         "auto switches is $SESSIONREC_EXACT_BELOW.",
+    ),
+]
+
+
+RetentionOption = Annotated[
+    float | None,
+    typer.Option(
+        "--retention-days",
+        help="Delete sessions inactive (no event, feedback or slate) for longer than this many "
+        "days, by the server's clock: at start and then hourly, in every process (sweeps by "
+        "several processes are harmless). Leave out to keep sessions forever. Same as "
+        "$SESSIONREC_RETENTION_DAYS.",
     ),
 ]
 
@@ -576,15 +596,34 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed for initialisation and shuffling.")] = 0,
     set_options: SetOption = None,
     encoder: EncoderOption = None,
+    nproc: Annotated[
+        int,
+        typer.Option(
+            help="Training processes on this machine (PyTorch DDP through torchrun: gloo on "
+            "CPUs, NCCL on GPUs); transformer and hybrid only."
+        ),
+    ] = 1,
 ) -> None:
-    """Train a model on all the data and write an artifact (weights, vocabulary, manifest)."""
+    """Train a model on all the data and write an artifact (weights, vocabulary, manifest).
+
+    With --nproc N, N processes each train on 1/N of every batch. On several machines,
+    start torchrun yourself: torchrun --nnodes M --nproc-per-node N -m sessionrec train ...
+    """
     with user_errors():
         from sessionrec.data.loaders import DataOptions
         from sessionrec.models.settings import parse_settings
+        from sessionrec.train import distributed
         from sessionrec.workflows.train import train_to_artifact
 
         model_settings = parse_settings(set_options or [])
         model_list(model)
+        distributed.check_processes(nproc)
+        if nproc > 1 and not distributed.launched_by_torchrun():
+            launch_training(model, nproc, out)
+            return
+        workers = distributed.start()
+        if not workers.leader:
+            logging.getLogger("sessionrec").setLevel(logging.WARNING)
         options = DataOptions(
             data=data,
             train=train_file,
@@ -593,10 +632,62 @@ def train(
             catalogue=catalogue,
             catalogue_columns=catalogue_mapping(catalogue_columns),
         )
-        fitted, folder = train_to_artifact(
-            options, model, out, seed, model_settings=model_settings, encoder=encoder
+        try:
+            fitted, folder = train_to_artifact(
+                options,
+                model,
+                out,
+                seed,
+                progress=workers.leader,
+                model_settings=model_settings,
+                encoder=encoder,
+            )
+        finally:
+            distributed.stop()
+        if workers.leader:
+            say(f"trained {fitted.name} on {fitted.n_items:,} items; artifact written to {folder}")
+
+
+def without_option(arguments: Sequence[str], option: str) -> list[str]:
+    """`arguments` without `option` and its value (``--opt V`` or ``--opt=V``).
+
+    The processes torchrun starts know their number from its environment, and torchrun
+    itself would read ``--nproc`` as an ambiguous abbreviation of its own options.
+    """
+    kept: list[str] = []
+    skip = False
+    for argument in arguments:
+        if skip:
+            skip = False
+        elif argument == option:
+            skip = True
+        elif not argument.startswith(option + "="):
+            kept.append(argument)
+    return kept
+
+
+def launch_training(model: str, nproc: int, out: Path) -> None:
+    """Run this `train` command as `nproc` DDP processes under torchrun, after the checks
+    that need no data (so a mistake is one line, not one traceback per process)."""
+    from sessionrec.models.registry import model_class
+    from sessionrec.train import distributed
+    from sessionrec.workflows.train import check_output_folder
+
+    if not model_class(model).trains_in_parallel:
+        raise ConfigError(
+            f"--nproc {nproc}: {model} trains in one process; --nproc works for the "
+            "transformer and the hybrid"
         )
-        say(f"trained {fitted.name} on {fitted.n_items:,} items; artifact written to {folder}")
+    check_output_folder(out)
+    arguments = without_option(sys.argv[1:], "--nproc")
+    if "train" not in arguments:
+        raise ConfigError("--nproc needs the sessionrec command line (sessionrec train ...)")
+    status = distributed.launch(arguments, nproc)
+    if status != 0:
+        raise SessionrecError(
+            f"distributed training failed (torchrun exit status {status}); the log above "
+            "says which process stopped and why"
+        )
 
 
 @app.command()
@@ -622,6 +713,7 @@ def serve(
     llm: LLMOption = None,
     llm_budget_ms: LLMBudgetOption = LLM_BUDGET_MS,
     index: IndexOption = None,
+    retention_days: RetentionOption = None,
 ) -> None:
     """Serve the HTTP API and the web page over a trained artifact.
 
@@ -629,7 +721,9 @@ def serve(
     """
     with user_errors():
         use_index(index)
-        settings = service_settings(artifact, store, threads, llm, llm_budget_ms)
+        settings = service_settings(
+            artifact, store, threads, llm, llm_budget_ms, retention_days=retention_days
+        )
         serve_forever(settings, host, port, workers, log_level)
 
 
@@ -639,6 +733,7 @@ def service_settings(
     threads: int = 1,
     llm: str | None = None,
     llm_budget_ms: int = LLM_BUDGET_MS,
+    retention_days: float | None = None,
 ) -> ServiceSettings:
     """Settings from the command line, the rest (API key) from the environment."""
     from dataclasses import replace
@@ -653,6 +748,7 @@ def service_settings(
         threads=threads,
         llm=llm or from_env.llm,
         llm_budget_ms=llm_budget_ms,
+        retention_days=retention_days if retention_days is not None else from_env.retention_days,
     )
 
 
@@ -668,6 +764,179 @@ def serve_forever(
         )
 
     run_server(settings, host, port, workers, log_level, announce)
+
+
+EXIT_KEPT = 3
+"""`sessionrec retrain`: the new model scored worse than the served one; nothing written."""
+EXIT_RELOAD_FAILED = 4
+"""`sessionrec retrain --reload`: the new artifact is written, but the service did not
+reload it."""
+ADMIN_KEY_ENV = ("SESSIONREC_ADMIN_KEY", "SESSIONREC_API_KEY")
+"""Where `retrain --reload` finds the service's admin key, in this order (the second is the
+variable the service itself reads, so one environment can serve both)."""
+
+
+@app.command(
+    epilog="Exit status: 0 the new artifact is written (not worse, or unjudged under "
+    f"--force); {EXIT_KEPT} the new model scored worse and nothing is written; "
+    f"{EXIT_RELOAD_FAILED} written, but --reload failed; 2 bad input or too few sessions "
+    "to judge by."
+)
+def retrain(
+    store: Annotated[
+        str,
+        typer.Option(help="The session store the service writes to (a URL, as for `serve`)."),
+    ],
+    artifact: Annotated[
+        Path, typer.Option(help="The artifact in service (the champion), from `train`.")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Folder for the new artifact, replaced atomically when the new model is not "
+            "worse. Give the folder the service serves (it may be --artifact itself): the "
+            "service reloads its own folder, by --reload or by noticing the new manifest."
+        ),
+    ],
+    data: Annotated[
+        Path | None,
+        typer.Option(help="The log the artifact was trained on (default: its manifest's)."),
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="Format of --data (auto).")] = "auto",
+    columns: Annotated[str | None, typer.Option(help="Column mapping for --data.")] = None,
+    holdout_share: Annotated[
+        float,
+        typer.Option(help="Share of the exported sessions, the most recently active, held out."),
+    ] = DEFAULT_HOLDOUT_SHARE,
+    min_holdout: Annotated[
+        int,
+        typer.Option(help="Fewest sessions held out; with fewer, no judgement (see --force)."),
+    ] = DEFAULT_MIN_HOLDOUT,
+    metric: Annotated[
+        str,
+        typer.Option(help=f"What decides, on the held-out sessions: {', '.join(RETRAIN_METRICS)}."),
+    ] = DEFAULT_RETRAIN_METRIC,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="With too few sessions to judge by, learn from all of them and write the "
+            "new model unjudged.",
+        ),
+    ] = False,
+    retention_days: Annotated[
+        float | None,
+        typer.Option(
+            "--retention-days",
+            help="First delete sessions inactive for longer than this many days from the store.",
+        ),
+    ] = None,
+    reload: Annotated[
+        str | None,
+        typer.Option(
+            "--reload",
+            help="Base URL of a running service to reload once the artifact is written "
+            "(POST /v1/admin/reload; the admin key from $SESSIONREC_ADMIN_KEY, else "
+            "$SESSIONREC_API_KEY).",
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the new model (default: the artifact's).")
+    ] = None,
+    warm_start: Annotated[
+        bool,
+        typer.Option(
+            help="Start the new model from the artifact's weights (transformer, hybrid; "
+            "--no-warm-start: from scratch, e.g. to change embedding_size with --set)."
+        ),
+    ] = True,
+    set_options: SetOption = None,
+    json_out: JsonOption = None,
+) -> None:
+    """Learn from the sessions the service has served: export them from the store, train a
+    new model on the artifact's data plus those sessions, warm-started from the artifact
+    (transformer, hybrid), and replace the artifact only when the new model does at least
+    as well on the most recent sessions, held out.
+
+    Deleted sessions never reach the export; dislikes and skips are left out. The figures
+    go to the new manifest's "retrain" (and to --json).
+    """
+    with user_errors():
+        import json
+
+        from sessionrec.models.settings import parse_settings
+        from sessionrec.workflows.retrain import (
+            REJECTED,
+            ReloadFailedError,
+            RetrainOptions,
+            check_reload_url,
+            request_reload,
+            retrain_artifact,
+        )
+
+        options = RetrainOptions(
+            data=data,
+            format=format,
+            columns=column_mapping(columns),
+            holdout_share=holdout_share,
+            min_holdout=min_holdout,
+            metric=metric,
+            seed=seed,
+            force=force,
+            warm_start=warm_start,
+            retention_days=retention_days,
+            settings=parse_settings(set_options or []),
+        )
+        key = None
+        if reload is not None:  # checked before minutes of training
+            check_reload_url(reload)
+            key = next((os.environ[v] for v in ADMIN_KEY_ENV if os.environ.get(v)), None)
+            if key is None:
+                raise ConfigError(
+                    "--reload needs the service's admin key in $SESSIONREC_ADMIN_KEY (or "
+                    "$SESSIONREC_API_KEY)"
+                )
+        result = retrain_artifact(store, artifact, out, options)
+        report = result.report
+        if json_out is not None:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            summary = {"out": None if result.out is None else str(result.out), **report}
+            json_out.write_text(json.dumps(summary, indent=2) + "\n")
+        figures = ""
+        if report["champion"] is not None:
+            name = report["metric"]
+            figures = (
+                f"{name} {report['challenger'][name]:.4f} against the served model's "
+                f"{report['champion'][name]:.4f} on {report['held_out_cases']} cases from "
+                f"{report['held_out_sessions']} held-out sessions"
+            )
+        if result.decision == REJECTED:
+            say(f"kept the served model: the new one scores {figures}; nothing written")
+            raise typer.Exit(EXIT_KEPT)
+        judged = f"the new model scores {figures}" if figures else "not judged (--force)"
+        say(f"{judged}; artifact written to {result.out}")
+        if reload is None or key is None:
+            return
+        try:
+            answer = request_reload(reload, key)
+        except ReloadFailedError as exc:
+            stderr.print(
+                f"[bold red]error:[/] the artifact is written to {result.out}, but the "
+                f"service did not reload it: {exc}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(EXIT_RELOAD_FAILED) from None
+        served = str(answer.get("artifact", ""))
+        say(f"{reload} reloaded {served} ({answer.get('n_items', '?')} items)")
+        if result.out is not None and Path(served).absolute() != result.out.absolute():
+            logging.getLogger("sessionrec").warning(
+                "the service serves %s, not %s: unless that is the same folder (a path from "
+                "the service's working directory), it still serves its old model; give "
+                "--out the folder it serves",
+                served,
+                result.out,
+            )
 
 
 @app.command()

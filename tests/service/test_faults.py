@@ -509,7 +509,10 @@ def test_a_full_disk_is_503_and_a_refused_batch_leaves_nothing(
             # up is not visible; every acknowledged event is.
             assert stored_stamps(client, path, auth) == [float(i) for i in range(acked)]
             assert client.get("/readyz").status_code == 200  # reads work: the store answers
-            assert client.post("/v1/sessions").status_code == 503
+            # A new session is a row of its own: it may still fit in pages the database or
+            # its write-ahead log already holds, but not for long.
+            created = [client.post("/v1/sessions").status_code for _ in range(500)]
+            assert set(created) <= {201, 503} and created[-1] == 503, created
 
             ballast.unlink()  # space again: the same service writes again
             assert post_batch(client, path, auth, items, acked, batch).json()["accepted"] == batch

@@ -11,7 +11,7 @@ import pytest
 
 from sessionrec.errors import ConfigError
 from sessionrec.store import SessionNotFound, StoredEvent, StoreUnavailable, open_store
-from sessionrec.store.redis import RedisStore, redact
+from sessionrec.store.redis import TTL_PRUNE_MARGIN_S, RedisStore, redact
 
 pytestmark = pytest.mark.service
 
@@ -51,8 +51,10 @@ def test_delete_removes_every_key_of_the_session(redis_server: Any) -> None:
     left = sorted(client.scan_iter(f"{prefix}*"))
     assert [k for k in left if sid in k] == []
     assert left == sorted(
-        f"{prefix}{k}" for k in ("outcomes:positive", "items", "items:order", "items:seq")
+        f"{prefix}{k}"
+        for k in ("outcomes:positive", "items", "items:order", "items:seq", "sessions:indexed")
     )
+    assert client.zscore(f"{prefix}sessions:active", sid) is None
     store.close()
 
 
@@ -67,10 +69,72 @@ def test_ttl_covers_all_session_keys_and_expires_the_session(redis_server: Any) 
         assert 0 < client.pttl(f"{prefix}session:{sid}{suffix}") <= 1000
     time.sleep(1.2)
     assert store.token_hash(sid) is None
+    assert store.last_active(sid) is None
     with pytest.raises(SessionNotFound):
         store.events(sid)
     assert [k for k in client.scan_iter(f"{prefix}*") if sid in k] == []
+    # The expired session's member of the activity set is dropped when it is seen.
+    assert client.zscore(f"{prefix}sessions:active", sid) is not None
+    assert store.session_ids() == []
+    assert client.zscore(f"{prefix}sessions:active", sid) is None
     store.close()
+
+
+def test_an_expired_session_counts_for_no_sweep(redis_server: Any) -> None:
+    prefix = unique_prefix()
+    store = RedisStore.from_url(f"{redis_server.url}?prefix={prefix}&ttl=1")
+    store.create_session("h")
+    time.sleep(1.2)
+    assert store.delete_inactive(time.time()) == 0
+    assert redis_server.client().exists(f"{prefix}sessions:active") == 0
+    store.close()
+
+
+def test_members_long_past_the_ttl_are_pruned_at_the_next_creation(redis_server: Any) -> None:
+    prefix = unique_prefix()
+    client = redis_server.client()
+    active = f"{prefix}sessions:active"
+    store = RedisStore.from_url(f"{redis_server.url}?prefix={prefix}&ttl=60")
+    client.zadd(active, {"long-gone": time.time() - 60 - TTL_PRUNE_MARGIN_S - 5})
+    client.zadd(active, {"within-margin": time.time() - 60})
+    sid = store.create_session("h")
+    assert set(client.zrange(active, 0, -1)) == {"within-margin", sid}
+    store.close()
+
+
+def test_sessions_written_before_the_activity_set_are_indexed_once(redis_server: Any) -> None:
+    """A store written by a sessionrec without `sessions:active`: the first process that
+    opens it adds its sessions, scored by their creation, so they are listed and swept."""
+    prefix = unique_prefix()
+    client = redis_server.client()
+    old = RedisStore.from_url(redis_server.url, prefix=prefix)
+    ids = [old.create_session("h") for _ in range(3)]
+    old.append_events(ids[0], [StoredEvent("1", "view", 1.0)])
+    old.record_impressions(ids[1], ["1"])
+    old.close()
+    client.delete(f"{prefix}sessions:active", f"{prefix}sessions:indexed")  # as before
+
+    store = RedisStore.from_url(redis_server.url, prefix=prefix)
+    assert store.session_ids() == ids
+    created = float(client.hget(f"{prefix}session:{ids[0]}", "created"))
+    assert store.last_active(ids[0]) == created
+    assert client.get(f"{prefix}sessions:indexed") == "1"
+    assert store.delete_inactive(time.time()) == 3
+    store.close()
+
+
+def test_a_prefix_with_glob_characters_indexes_only_its_own_sessions(redis_server: Any) -> None:
+    base = f"t{uuid.uuid4().hex}"
+    client = redis_server.client()
+    mine = RedisStore.from_url(redis_server.url, prefix=f"{base}[x]*:")
+    theirs = RedisStore.from_url(redis_server.url, prefix=f"{base}x-other:")
+    sid = mine.create_session("h")
+    theirs.create_session("h")
+    client.delete(f"{base}[x]*:sessions:active", f"{base}[x]*:sessions:indexed")
+    again = RedisStore.from_url(redis_server.url, prefix=f"{base}[x]*:")
+    assert again.session_ids() == [sid]
+    for store in (mine, theirs, again):
+        store.close()
 
 
 def test_without_ttl_sessions_do_not_expire(redis_server: Any) -> None:

@@ -46,6 +46,93 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         SQLiteStore(tmp_path / "s.db")
 
 
+VERSION_1_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE sessions (
+    id TEXT PRIMARY KEY, token_hash TEXT NOT NULL, created REAL NOT NULL,
+    n_events INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE events (
+    session_id TEXT NOT NULL, seq INTEGER NOT NULL, item_id TEXT NOT NULL,
+    type TEXT NOT NULL, ts REAL NOT NULL, PRIMARY KEY (session_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE impressions (
+    session_id TEXT NOT NULL, item_id TEXT NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (session_id, item_id)
+) WITHOUT ROWID;
+CREATE TABLE outcomes (
+    item_id TEXT PRIMARY KEY, positives INTEGER NOT NULL DEFAULT 0,
+    negatives INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE items (item_id TEXT NOT NULL UNIQUE, body TEXT NOT NULL);
+INSERT INTO meta VALUES ('schema_version', '1');
+INSERT INTO sessions VALUES ('old-session-a', 'hash-a', 1000.0, 2);
+INSERT INTO sessions VALUES ('old-session-b', 'hash-b', 2000.0, 0);
+INSERT INTO events VALUES ('old-session-a', 0, 'x', 'view', 5.0);
+INSERT INTO events VALUES ('old-session-a', 1, 'y', 'like', 6.0);
+INSERT INTO impressions VALUES ('old-session-a', 'z', 3);
+INSERT INTO items VALUES ('n', '{"item_id": "n", "title": "N"}');
+"""
+"""The layout sessionrec wrote before `sessions.last_active` (schema version 1), with data."""
+
+
+def test_a_version_1_file_is_migrated_on_open_and_keeps_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with raw(path) as conn:
+        conn.executescript(VERSION_1_SCHEMA)
+    store = SQLiteStore(path)
+    assert store.token_hash("old-session-a") == "hash-a"
+    assert store.events("old-session-a") == [
+        StoredEvent("x", "view", 5.0),
+        StoredEvent("y", "like", 6.0),
+    ]
+    assert store.impressions("old-session-a") == {"z": 3}
+    assert store.items() == [{"item_id": "n", "title": "N"}]
+    # Last activity is unknown before the migration: creation stands in for it.
+    assert store.last_active("old-session-a") == 1000.0
+    assert store.session_ids() == ["old-session-a", "old-session-b"]
+    store.append_events("old-session-a", [StoredEvent("w", "view", 7.0)])  # numbering goes on
+    assert [e.item_id for e in store.events("old-session-a")] == ["x", "y", "w"]
+    assert store.delete_inactive(1500.0) == 0  # a is active now, b was created at 2000
+    assert store.delete_inactive(2500.0) == 1
+    assert store.session_ids() == ["old-session-a"]
+    store.close()
+    with raw(path) as conn:
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(sessions)")]
+    assert version == (str(SCHEMA_VERSION),) and "last_active" in columns
+    SQLiteStore(path).close()  # a migrated file opens as any other
+
+
+def test_a_session_a_version_1_process_adds_after_the_migration_still_ages(
+    tmp_path: Path,
+) -> None:
+    """During a rolling upgrade an old process still writes rows without `last_active`."""
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    with raw(path) as conn:
+        conn.execute("INSERT INTO sessions (id, token_hash, created) VALUES ('legacy', 'h', 10.0)")
+    assert store.last_active("legacy") == 10.0
+    assert "legacy" in store.session_ids()
+    assert store.delete_inactive(11.0) == 1
+    assert store.token_hash("legacy") is None
+    store.close()
+
+
+def test_an_unreadable_schema_version_is_refused_and_the_file_left_as_it_was(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    with raw(path) as conn:
+        conn.executescript(VERSION_1_SCHEMA)
+        conn.execute("UPDATE meta SET value = 'one' WHERE key = 'schema_version'")
+    with pytest.raises(StoreUnavailable, match="store schema version one"):
+        SQLiteStore(path)
+    with raw(path) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(sessions)")]
+    assert "last_active" not in columns
+
+
 def test_not_a_database_names_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "notes.db"
     bad.write_bytes(b"this is not an SQLite file, just some text " * 100)

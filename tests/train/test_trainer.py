@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from sessionrec.errors import ConfigError
-from sessionrec.train.trainer import Trainer, TrainOptions
+from sessionrec.train.trainer import Trainer, TrainOptions, WeightAverage, validated
 
 
 def regression_problem(seed: int) -> tuple[torch.nn.Linear, torch.Tensor, torch.Tensor]:
@@ -79,8 +79,9 @@ def test_weight_average_is_the_moving_average_of_the_steps() -> None:
     options = TrainOptions(epochs=2, learning_rate=0.05, progress=False, weight_average=0.8)
     Trainer(options).fit(module, losses)
     assert len(steps) == 8
-    for weights in steps:
-        expected = 0.8 * expected + 0.2 * weights
+    for t, weights in enumerate(steps):
+        decay = min(0.8, (1 + t) / (10 + t))  # ramped up: 0.1, 0.18, ... then 0.8
+        expected = decay * expected + (1 - decay) * weights
     assert torch.allclose(module.weight, expected, atol=1e-6)
     assert not torch.allclose(module.weight, steps[-1])
     with pytest.raises(ConfigError, match="weight_average"):
@@ -139,3 +140,23 @@ def test_the_stop_line_names_the_epoch_limit_and_the_time_budget(
     assert stops[1].startswith(
         "training stopped after epoch 1: the time budget of 1e-09 s is spent (max_seconds)"
     )
+
+
+def test_the_better_validated_of_the_live_and_the_averaged_weights_counts() -> None:
+    module = torch.nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        module.weight.fill_(1.0)
+    average = WeightAverage(module, 0.9)  # the average holds 1.0 ...
+    with torch.no_grad():
+        module.weight.fill_(3.0)  # ... the live weights 3.0
+
+    def total() -> float:
+        return float(module.weight.detach().sum())
+
+    def negated() -> float:
+        return -total()
+
+    assert validated(total, average) == (6.0, False)  # the live weights validate better
+    assert validated(negated, average) == (-2.0, True)  # the average validates better
+    assert total() == 6.0  # validating the average put the live weights back
+    assert validated(total, None) == (6.0, False)

@@ -87,6 +87,9 @@ class Recommender(ABC):
 
     name: ClassVar[str]
     config_class: ClassVar[type[ModelConfig]]
+    trains_in_parallel: ClassVar[bool] = False
+    """Whether `fit` splits its work across DDP processes (`train.distributed`); a model
+    that does not would train the same thing in every process."""
 
     def __init__(self, config: ModelConfig | None = None) -> None:
         self.config = config if config is not None else self.config_class()

@@ -80,6 +80,7 @@ class Hybrid(Recommender):
     """Transformer + V-SKNN, blended with a weight chosen on validation data."""
 
     name = "hybrid"
+    trains_in_parallel = True
     config_class = HybridConfig
     config: HybridConfig
 
@@ -116,6 +117,13 @@ class Hybrid(Recommender):
         # kNN only looks up sessions: refit on everything, validation sessions included.
         self.knn = VectorSessionKNN(self.config.knn).fit(train)
         return self
+
+    def warm_start_from(self, previous: Recommender | None) -> None:
+        """Start the transformer part of every later `fit` from `previous`'s transformer
+        (a hybrid's, or a transformer itself; `models.warm`); kNN has nothing to carry
+        over and refits. None: from a fresh initialisation again."""
+        part = previous.transformer if isinstance(previous, Hybrid) else previous
+        self.transformer.warm_start_from(part)
 
     # -- scoring: one path for evaluation and the engine ----------------------------------
 

@@ -91,8 +91,14 @@ def _apply_anywhere(values: dict[str, Any], setting: Setting) -> bool:
 
 def configure(name: str, settings: Sequence[Setting]) -> ModelConfig:
     """`name`'s default config with the settings that concern it applied."""
+    return reconfigure(name, model_class(name).config_class(), settings)
+
+
+def reconfigure(name: str, config: ModelConfig, settings: Sequence[Setting]) -> ModelConfig:
+    """`config` (of model `name`: a trained model's, say) with the settings that concern
+    `name` applied, checked as `configure` checks them."""
     cls = model_class(name)
-    values = cls.config_class().to_dict()
+    values = config.to_dict()
     for setting in settings:
         if setting.model is not None and setting.model != name:
             continue

@@ -31,6 +31,7 @@ from sessionrec.service.state import ServiceState
 from sessionrec.service.threads import limit_threads
 from sessionrec.store import open_store
 from sessionrec.store.base import SessionStore
+from sessionrec.store.retention import RETENTION_SWEEP_SECONDS, RetentionSweeper
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +78,25 @@ def create_app(
     holder.engine.prepare()  # the first request must not load the encoder or read facets
     state = ServiceState(settings, store, holder, ServiceMetrics(), owns_store)
 
+    # Every process sweeps (it cannot tell whether others share its store); sweeps of one
+    # store by several processes delete each session once between them.
+    sweeper = (
+        None
+        if settings.retention_days is None
+        else RetentionSweeper(store, settings.retention_days, RETENTION_SWEEP_SECONDS)
+    )
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         holder.start_sync(settings.sync_seconds)
+        if sweeper is not None:
+            sweeper.start()  # the first sweep runs at once, beside the first requests
         try:
             yield
         finally:
             holder.stop()
+            if sweeper is not None:
+                sweeper.stop()
             if state.owns_store:
                 state.store.close()
 

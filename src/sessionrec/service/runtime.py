@@ -156,6 +156,7 @@ class EngineHolder:
             self._engine = fresh
             self._stamp = stamp
             self.loaded_at = time.time()
+        logger.info("now serving the artifact in %s (%d items)", self.artifact, fresh.n_items)
         settle_memory()
         return fresh
 

@@ -18,6 +18,7 @@ from sessionrec.data.download import cache_dir
 from sessionrec.errors import ConfigError
 from sessionrec.service.limits import Limits
 from sessionrec.service.ratelimit import RateLimits
+from sessionrec.store.retention import check_retention_days
 
 if TYPE_CHECKING:
     from sessionrec.engine.generative import GenerativeLayer
@@ -30,6 +31,7 @@ ENV_CORS = "SESSIONREC_CORS_ORIGINS"
 ENV_THREADS = "SESSIONREC_THREADS"
 ENV_LLM = "SESSIONREC_LLM"
 ENV_LLM_BUDGET_MS = "SESSIONREC_LLM_BUDGET_MS"
+ENV_RETENTION_DAYS = "SESSIONREC_RETENTION_DAYS"
 
 MIN_API_KEY_CHARS = 16
 """An admin key shorter than this is refused at start-up: the admin routes replace the
@@ -79,6 +81,9 @@ class ServiceSettings:
     """The generative model's spec, openai:MODEL@URL (`engine.generative`); None: none."""
     llm_budget_ms: int = 2000
     """Milliseconds the generative model may take per request."""
+    retention_days: float | None = None
+    """Sessions inactive for longer are deleted: at start-up, then hourly
+    (`store.retention`); None keeps them forever."""
 
     def __post_init__(self) -> None:
         if self.api_key is not None:
@@ -93,6 +98,8 @@ class ServiceSettings:
             parse_llm_spec(self.llm)  # a malformed spec fails here, not in a worker
         if isinstance(self.llm_budget_ms, bool) or self.llm_budget_ms < 1:
             raise ConfigError(f"the LLM budget must be at least 1 ms, got {self.llm_budget_ms}")
+        if self.retention_days is not None:
+            check_retention_days(self.retention_days, f"--retention-days ({ENV_RETENTION_DAYS})")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -111,6 +118,13 @@ class ServiceSettings:
         budget = env.get(ENV_LLM_BUDGET_MS, "2000")
         if not budget.isdigit():
             raise ConfigError(f"{ENV_LLM_BUDGET_MS} must be a whole number, got {budget!r}")
+        retention = env.get(ENV_RETENTION_DAYS) or None
+        try:
+            retention_days = None if retention is None else float(retention)
+        except ValueError:
+            raise ConfigError(
+                f"{ENV_RETENTION_DAYS} must be a number of days, got {retention!r}"
+            ) from None
         return cls(
             artifact=Path(artifact) if artifact else None,
             store_url=env.get(ENV_STORE) or default_store_url(),
@@ -121,6 +135,7 @@ class ServiceSettings:
             llm=env.get(ENV_LLM) or None,
             llm_budget_ms=int(budget),
             rate_limits=RateLimits.from_env(env),
+            retention_days=retention_days,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -140,6 +155,8 @@ class ServiceSettings:
             env[ENV_CORS] = ",".join(self.cors_origins)
         if self.llm is not None:
             env[ENV_LLM] = self.llm
+        if self.retention_days is not None:
+            env[ENV_RETENTION_DAYS] = repr(self.retention_days)
         return env
 
     def llm_layer(self) -> GenerativeLayer | None:

@@ -70,6 +70,15 @@ class SessionStore(ABC):
     - The event log is append-only but for one thing: `retract_feedback`, a person taking
       back their own like or dislike of one item. It removes exactly those events (the rest
       keep their order), says how many it removed, and is as durable as an append.
+    - Every session has a last activity time on the store's side: the clock of the process
+      that wrote (the service), never an event's own timestamp, which comes from a client
+      and can be anything. Creation sets it; `append_events`, `retract_feedback` and
+      `record_impressions` move it forward; reads never do.
+    - `delete_inactive(before)` removes every session last active before `before`, each
+      exactly as `delete_session` would; several processes may sweep one store at once
+      (each removed session is counted by one of them), and a session written to while a
+      sweep runs is either removed whole before the write (which then finds no session)
+      or kept.
     - Methods are safe to call from several threads at once.
     """
 
@@ -109,6 +118,23 @@ class SessionStore(ABC):
     @abstractmethod
     def delete_session(self, session_id: str) -> bool:
         """Remove the session and all its data; True when it existed."""
+
+    @abstractmethod
+    def session_ids(self) -> list[str]:
+        """Every live session's id, the oldest created first (deleted and expired ones never).
+
+        A snapshot: sessions created or deleted while it is read may or may not be in it.
+        """
+
+    @abstractmethod
+    def last_active(self, session_id: str) -> float | None:
+        """When the session was created or last written to (unix seconds, the store's side
+        clock; see the class docstring); None when the session does not exist."""
+
+    @abstractmethod
+    def delete_inactive(self, before: float) -> int:
+        """Delete every session last active before `before` (unix seconds), each with all
+        its data as `delete_session` does; return how many this call deleted."""
 
     @abstractmethod
     def record_impressions(self, session_id: str, item_ids: Sequence[str]) -> None:
@@ -199,6 +225,14 @@ def is_session_id(session_id: str) -> bool:
     text) is answered as "no such session" without touching the back end.
     """
     return isinstance(session_id, str) and _SESSION_ID.fullmatch(session_id) is not None
+
+
+def check_before(before: float) -> float:
+    """`delete_inactive`'s cut-off as a float; a `ConfigError` for anything but a finite
+    number (a NaN would delete nothing and an infinity everything, silently)."""
+    if isinstance(before, bool) or not isinstance(before, int | float) or not math.isfinite(before):
+        raise ConfigError(f"the cut-off of delete_inactive must be unix seconds, got {before!r}")
+    return float(before)
 
 
 def check_events(events: Sequence[StoredEvent]) -> None:

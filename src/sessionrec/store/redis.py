@@ -10,6 +10,17 @@ serve several deployments):
 - `P outcomes:positive`, `P outcomes:negative` — hashes item id -> count, across sessions.
 - `P items` (hash item id -> JSON), `P items:order` (sorted set, first-insert order),
   `P items:seq` (counter) — admin-added items.
+- `P sessions:active` — sorted set session id -> last activity (unix seconds, the writing
+  process's clock), written in the same MULTI/EXEC as the session's own keys, so a session
+  is listed exactly while its hash exists: a delete removes both, a write under WATCH can
+  never add a member for a deleted session. Members of sessions that expired through the
+  TTL are dropped when seen (`session_ids`, `delete_inactive`) and, with a TTL, once they
+  are an hour past it. `P sessions:indexed` marks that sessions written before this set
+  existed were added to it (done once, by the first process that opens the store).
+
+A retention sweep (`delete_inactive`) deletes each session in a Lua script that checks its
+last activity and deletes its keys atomically, so a write racing the sweep either lands
+first (and the session stays) or finds no session.
 
 A retraction (`retract_feedback`) reads the list under WATCH of the session hash and the
 list, then removes the matching entries with LREM in one MULTI/EXEC: an append or delete in
@@ -30,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -48,6 +60,7 @@ from sessionrec.store.base import (
     SessionStore,
     StoredEvent,
     StoreUnavailable,
+    check_before,
     check_events,
     check_item_id,
     decode_item,
@@ -68,6 +81,25 @@ SOCKET_TIMEOUT_S = 10.0
 #: command may have run, and redis-py's default (10 retries, timeouts included) turned a
 #: hung server into minutes of waiting per request instead of a prompt 503.
 RECONNECT_RETRIES = 2
+#: How long past the TTL a session's member of `sessions:active` may linger before it is
+#: pruned: generous, because the TTL runs on the server's clock and the score on ours.
+TTL_PRUNE_MARGIN_S = 3600.0
+#: Sessions per round trip when listing or sweeping.
+BATCH = 1000
+
+# KEYS: the activity set, the session's hash, events and impressions; ARGV: its id, the
+# cut-off. Deletes the session if it was last active before the cut-off; returns 1 if its
+# hash existed then, 0 for a member whose session had expired, -1 when it was kept.
+_DELETE_IF_INACTIVE = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) >= tonumber(ARGV[2]) then
+    return -1
+end
+local existed = redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[3], KEYS[4])
+redis.call('ZREM', KEYS[1], ARGV[1])
+return existed
+"""
 
 
 def reconnect_policy() -> Retry:
@@ -111,8 +143,11 @@ class RedisStore(SessionStore):
         self._url = redact(url)
         self._prefix = prefix
         self._ttl = ttl
+        self._active = f"{prefix}sessions:active"
         with self._guard():
             client.ping()
+            self._delete_if_inactive = client.register_script(_DELETE_IF_INACTIVE)
+            self._index_existing_sessions()
 
     @classmethod
     def from_url(
@@ -191,6 +226,35 @@ class RedisStore(SessionStore):
             for key in self._session_keys(sid):
                 pipe.expire(key, self._ttl)
 
+    def _mark_active(self, pipe: Pipeline, sid: str) -> None:
+        """Queue: the session's last activity is now (GT: never moved back by a process
+        whose clock is a little behind)."""
+        pipe.zadd(self._active, {sid: time.time()}, gt=True)
+
+    def _index_existing_sessions(self) -> None:
+        """Add sessions written before `sessions:active` existed to it, scored by creation
+        (once per prefix; several processes doing it at once add the same members)."""
+        marker = f"{self._prefix}sessions:indexed"
+        if self._client.exists(marker):
+            return
+        head = f"{self._prefix}session:"
+        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", head) + "*"
+        ids = [
+            key[len(head) :]
+            for key in self._client.scan_iter(match=pattern, count=BATCH)
+            if ":" not in key[len(head) :]  # the hash, not the events or impressions
+        ]
+        for start in range(0, len(ids), BATCH):
+            chunk = ids[start : start + BATCH]
+            pipe = self._client.pipeline(transaction=False)
+            for sid in chunk:
+                pipe.hget(self._meta(sid), "created")
+            created = pipe.execute()
+            found = {sid: float(c) for sid, c in zip(chunk, created, strict=True) if c}
+            if found:
+                self._client.zadd(self._active, found, nx=True)
+        self._client.set(marker, "1")
+
     def _write_session(self, sid: str, build: Callable[[Pipeline], None]) -> list[Any]:
         """Run `build`'s commands in one transaction, only while the session exists."""
         if not is_session_id(sid):
@@ -205,6 +269,7 @@ class RedisStore(SessionStore):
                     pipe.multi()
                     build(pipe)
                     self._touch(pipe, sid)
+                    self._mark_active(pipe, sid)
                     return list(pipe.execute())
                 except redis.WatchError:
                     continue  # the session changed (deleted, expired) meanwhile: look again
@@ -216,10 +281,15 @@ class RedisStore(SessionStore):
             while True:
                 sid = new_session_id()
                 meta = self._meta(sid)
+                now = time.time()
                 pipe = self._client.pipeline(transaction=True)
                 pipe.hsetnx(meta, "token_hash", token_hash)
-                pipe.hsetnx(meta, "created", repr(time.time()))
+                pipe.hsetnx(meta, "created", repr(now))
                 self._touch(pipe, sid)
+                pipe.zadd(self._active, {sid: now}, nx=True)
+                if self._ttl is not None:  # members of sessions long expired
+                    stale = now - self._ttl - TTL_PRUNE_MARGIN_S
+                    pipe.zremrangebyscore(self._active, "-inf", f"({stale!r}")
                 if pipe.execute()[0]:
                     return sid
 
@@ -282,6 +352,7 @@ class RedisStore(SessionStore):
                     for text in doomed:
                         pipe.lrem(key, 0, text)
                     self._touch(pipe, session_id)
+                    self._mark_active(pipe, session_id)
                     replies = pipe.execute()
                     return sum(int(n) for n in replies[: len(doomed)])
                 except redis.WatchError:
@@ -300,8 +371,58 @@ class RedisStore(SessionStore):
             pipe = self._client.pipeline(transaction=True)
             pipe.delete(meta)
             pipe.delete(events, imp)
-            existed, _ = pipe.execute()
+            pipe.zrem(self._active, session_id)
+            existed, _, _ = pipe.execute()
         return bool(existed)
+
+    def session_ids(self) -> list[str]:
+        with self._guard():
+            members: list[str] = self._client.zrange(self._active, 0, -1)  # type: ignore[assignment]
+            created: list[tuple[float, int, str]] = []
+            stale: list[str] = []
+            for start in range(0, len(members), BATCH):
+                chunk = members[start : start + BATCH]
+                pipe = self._client.pipeline(transaction=False)
+                for sid in chunk:
+                    pipe.hget(self._meta(sid), "created")
+                for offset, (sid, value) in enumerate(zip(chunk, pipe.execute(), strict=True)):
+                    if value is None:
+                        stale.append(sid)  # expired through the TTL
+                    else:
+                        created.append((float(value), start + offset, sid))
+            if stale:
+                self._client.zrem(self._active, *stale)
+        return [sid for _, _, sid in sorted(created)]
+
+    def last_active(self, session_id: str) -> float | None:
+        if not is_session_id(session_id):
+            return None
+        with self._guard():
+            pipe = self._client.pipeline(transaction=True)
+            pipe.hget(self._meta(session_id), "created")
+            pipe.zscore(self._active, session_id)
+            created, score = pipe.execute()
+        if created is None:
+            return None
+        # No member: written by a sessionrec from before the set (and after the indexing).
+        return float(created) if score is None else float(score)
+
+    def delete_inactive(self, before: float) -> int:
+        cutoff = check_before(before)
+        deleted = 0
+        with self._guard():
+            while True:
+                # Members the script deletes or finds active leave this range, so each
+                # round sees new ones and the loop ends.
+                batch: list[str] = self._client.zrangebyscore(  # type: ignore[assignment]
+                    self._active, "-inf", f"({cutoff!r}", start=0, num=BATCH
+                )
+                if not batch:
+                    return deleted
+                for sid in batch:
+                    keys = [self._active, *self._session_keys(sid)]
+                    if int(self._delete_if_inactive(keys=keys, args=[sid, repr(cutoff)])) == 1:
+                        deleted += 1
 
     # -- impressions -------------------------------------------------------------------
 

@@ -23,6 +23,11 @@ Why these settings:
 
 Events carry a per-session sequence number (allocated from the session row inside the write
 transaction), so their order is exact even when several processes append at once.
+
+Each session row keeps `last_active`, this process's clock at its creation and at every
+write to it (what retention sweeps by). Schema version 1 had no such column: a version-1
+file is migrated when opened (the column added and filled from `created`, in one
+transaction), so files written before keep working.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from sessionrec.store.base import (
     SessionStore,
     StoredEvent,
     StoreUnavailable,
+    check_before,
     check_events,
     check_item_id,
     decode_item,
@@ -51,8 +57,13 @@ from sessionrec.store.base import (
     new_session_id,
 )
 
-#: Version of the table layout below; a file written by a newer layout is refused.
-SCHEMA_VERSION = 1
+#: Version of the table layout below; a file written by a newer layout is refused, one
+#: written by an older layout is migrated (`MIGRATIONS`).
+SCHEMA_VERSION = 2
+
+#: Sessions deleted per write transaction by `delete_inactive`: each batch holds the write
+#: lock briefly, so appends keep flowing during a large sweep.
+SWEEP_BATCH = 500
 
 #: How long a writer waits for another process's write lock before giving up (ms).
 BUSY_TIMEOUT_MS = 10_000
@@ -68,7 +79,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
     token_hash TEXT NOT NULL,
     created REAL NOT NULL,
-    n_events INTEGER NOT NULL DEFAULT 0
+    n_events INTEGER NOT NULL DEFAULT 0,
+    last_active REAL
 );
 CREATE TABLE IF NOT EXISTS events (
     session_id TEXT NOT NULL,
@@ -94,6 +106,30 @@ CREATE TABLE IF NOT EXISTS items (
     body TEXT NOT NULL
 );
 """
+
+# Moves a session's last activity forward to the bound time (never back: another process's
+# clock may be a little behind).
+_TOUCH = "last_active = MAX(COALESCE(last_active, created), ?)"
+
+# `last_active` is NULL only in rows a version-1 process wrote after the file was migrated
+# (a rolling upgrade); such a session counts as last active when it was created.
+_LAST_ACTIVE = "COALESCE(last_active, created)"
+
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS sessions_by_activity ON sessions (last_active);
+"""
+
+
+def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
+    """Version 2 adds `sessions.last_active`, filled from `created` for existing rows."""
+    columns = {str(row[1]) for row in conn.execute("PRAGMA table_info(sessions)")}
+    if "last_active" not in columns:
+        conn.execute("ALTER TABLE sessions ADD COLUMN last_active REAL")
+    conn.execute("UPDATE sessions SET last_active = created WHERE last_active IS NULL")
+
+
+MIGRATIONS = {1: _migrate_1_to_2}
+"""Schema version → the step that brings a file of that version to the next one."""
 
 
 class SQLiteStore(SessionStore):
@@ -207,14 +243,30 @@ class SQLiteStore(SessionStore):
                     (str(SCHEMA_VERSION),),
                 )
             elif row[0] != str(SCHEMA_VERSION):
-                raise StoreUnavailable(
-                    f"{self._path}: store schema version {row[0]}, this sessionrec reads "
-                    f"version {SCHEMA_VERSION}"
-                )
+                self._migrate(conn, str(row[0]))
+            for statement in _INDEXES.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    def _migrate(self, conn: sqlite3.Connection, found: str) -> None:
+        """Bring a file of an older schema version to this one (inside `_init_schema`'s
+        transaction, so a failed step leaves the file as it was)."""
+        version = int(found) if found.isdigit() else None
+        if version is None or version > SCHEMA_VERSION or version not in MIGRATIONS:
+            raise StoreUnavailable(
+                f"{self._path}: store schema version {found}, this sessionrec reads versions "
+                f"up to {SCHEMA_VERSION} (a newer sessionrec wrote this file)"
+            )
+        while version < SCHEMA_VERSION:
+            MIGRATIONS[version](conn)
+            version += 1
+        conn.execute(
+            "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+        )
 
     # -- sessions ----------------------------------------------------------------------
 
@@ -222,9 +274,11 @@ class SQLiteStore(SessionStore):
         while True:
             session_id = new_session_id()
             with self._write() as conn:
+                now = time.time()
                 cur = conn.execute(
-                    "INSERT OR IGNORE INTO sessions (id, token_hash, created) VALUES (?, ?, ?)",
-                    (session_id, token_hash, time.time()),
+                    "INSERT OR IGNORE INTO sessions (id, token_hash, created, last_active) "
+                    "VALUES (?, ?, ?, ?)",
+                    (session_id, token_hash, now, now),
                 )
                 if cur.rowcount == 1:
                     return session_id
@@ -244,8 +298,9 @@ class SQLiteStore(SessionStore):
             raise SessionNotFound(session_id)
         with self._write() as conn:
             row = conn.execute(
-                "UPDATE sessions SET n_events = n_events + ? WHERE id = ? RETURNING n_events",
-                (len(events), session_id),
+                f"UPDATE sessions SET n_events = n_events + ?, {_TOUCH} WHERE id = ? "
+                "RETURNING n_events",
+                (len(events), time.time(), session_id),
             ).fetchone()
             if row is None:
                 raise SessionNotFound(session_id)
@@ -282,8 +337,7 @@ class SQLiteStore(SessionStore):
         # The remaining events keep their sequence numbers, hence their order; `n_events`
         # stays the next number to hand out, so a gap is never reused.
         with self._write() as conn:
-            found = conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,))
-            if found.fetchone() is None:
+            if not self._touch(conn, session_id):
                 raise SessionNotFound(session_id)
             cur = conn.execute(
                 f"DELETE FROM events WHERE session_id = ? AND item_id = ? AND type IN ({marks})",
@@ -300,6 +354,52 @@ class SQLiteStore(SessionStore):
             conn.execute("DELETE FROM impressions WHERE session_id = ?", (session_id,))
         return existed > 0
 
+    @staticmethod
+    def _touch(conn: sqlite3.Connection, session_id: str) -> bool:
+        """Move the session's last activity to now (inside a write); False if it is gone."""
+        cur = conn.execute(f"UPDATE sessions SET {_TOUCH} WHERE id = ?", (time.time(), session_id))
+        return cur.rowcount > 0
+
+    def session_ids(self) -> list[str]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT id FROM sessions ORDER BY created, rowid").fetchall()
+        return [str(r[0]) for r in rows]
+
+    def last_active(self, session_id: str) -> float | None:
+        if not is_session_id(session_id):
+            return None
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {_LAST_ACTIVE} FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+        return None if row is None else float(row[0])
+
+    def delete_inactive(self, before: float) -> int:
+        cutoff = check_before(before)
+        # The index answers `last_active < ?`; rows a version-1 process wrote (NULL) are
+        # found by their creation time.
+        stale = "last_active < ?1 OR (last_active IS NULL AND created < ?1)"
+        deleted = 0
+        while True:
+            # Chosen and deleted inside one write transaction: a session written to in
+            # between is not chosen, or its write waits and then finds no session.
+            with self._write() as conn:
+                ids = [
+                    str(r[0])
+                    for r in conn.execute(
+                        f"SELECT id FROM sessions WHERE {stale} LIMIT {SWEEP_BATCH}", (cutoff,)
+                    )
+                ]
+                for table, column in (
+                    ("sessions", "id"),
+                    ("events", "session_id"),
+                    ("impressions", "session_id"),
+                ):
+                    conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(i,) for i in ids])
+            deleted += len(ids)
+            if len(ids) < SWEEP_BATCH:
+                return deleted
+
     # -- impressions -------------------------------------------------------------------
 
     def record_impressions(self, session_id: str, item_ids: Sequence[str]) -> None:
@@ -307,8 +407,7 @@ class SQLiteStore(SessionStore):
             raise SessionNotFound(session_id)
         counts = Counter(item_ids)
         with self._write(durable=False) as conn:
-            found = conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,))
-            if found.fetchone() is None:
+            if not self._touch(conn, session_id):
                 raise SessionNotFound(session_id)
             conn.executemany(
                 "INSERT INTO impressions (session_id, item_id, n) VALUES (?, ?, ?) "

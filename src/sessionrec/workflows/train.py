@@ -18,6 +18,7 @@ from sessionrec.models.base import ModelConfig, Recommender
 from sessionrec.models.registry import model_class
 from sessionrec.models.settings import Setting, check_settings, configure
 from sessionrec.text.template import ItemTextTemplate
+from sessionrec.train import distributed
 
 logger = logging.getLogger(__name__)
 
@@ -148,14 +149,16 @@ def train_to_artifact(
     warn_without_text(model_name, config, dataset.catalogue)
     model = cls(config)
     model.fit(train, dataset.catalogue, None)
+    if not distributed.current().leader:
+        return model, out  # process 0 writes the artifact; the others trained beside it
     # Which event types the model learned from: the engine reads unseen types as the
     # commonest one, since their embeddings never trained.
     types = train.frame[EVENT_TYPE].value_counts()
     extra: dict[str, Any] = {
-        "data": str(source),
+        "data": str(Path(source).absolute()),  # `retrain` finds it from any folder
         "event_types": {str(k): int(v) for k, v in types.items()},
     }
     if options.catalogue is not None:
-        extra["catalogue"] = str(options.catalogue)
+        extra["catalogue"] = str(Path(options.catalogue).absolute())
     folder = save_artifact(model, out, train, extra, dataset.catalogue)
     return model, folder

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -48,6 +49,11 @@ class TransformerConfig(NeuralConfig):
     three on rsc15-100k; the value won on validation among 0, 200, 300 and 400 (CHANGELOG)."""
     validation_smoothing: int = 1
     """Early stopping reads the mean of the last this many epochs' validation scores."""
+    weight_average: float | None = 0.98
+    """Decay of the moving average of the weights that is validated and kept (issue 13).
+    With a constant learning rate the weights jitter from step to step as much as training
+    still gains; the average over the last ~50 steps does not. It beat the raw weights on
+    ml-100k's validation split at every seed, for about a third more epochs (CHANGELOG)."""
     validation_metric: str = "NDCG@10"
     """What early stopping maximises: "NDCG@10", or "NDCG" over the whole ranking, which
     every validation case moves (not only the tenth with the target in the top 10), so it is
@@ -440,3 +446,56 @@ class CausalTransformer(nn.Module):
         logits = torch.cat([positive, negative], dim=1)  # (N, 1 + negatives): target first
         zeros = torch.zeros(len(targets), dtype=torch.long, device=targets.device)
         return logits, F.cross_entropy(logits, zeros)
+
+
+DATA_BUFFERS = (
+    "items.text",
+    "items.trained",
+    "items.log_q",
+    "items.probes",
+    "items.new_item_boost",
+)
+"""Item buffers a network takes from its own training data and catalogue, never from the
+network it is warm-started from (`warm_start`)."""
+
+
+def warm_start(net: CausalTransformer, previous: CausalTransformer, rows: np.ndarray) -> int:
+    """Overwrite freshly initialised `net` with `previous`'s weights; how many items' ID
+    vectors it copied.
+
+    `rows` (net's n_items,) is each of `net`'s items' row in `previous` (-1: an item
+    `previous` does not know). Items `previous` trained on get its ID vectors; the others
+    keep their fresh initialisation, as in a network trained from scratch. Every other
+    weight (adapter, positions, event types, blocks, repeat offsets) is copied whole; a
+    weight whose shape differs means another architecture and is a `ConfigError` naming
+    it. `DATA_BUFFERS` stay `net`'s own.
+    """
+    theirs = previous.state_dict()
+    ours = net.state_dict()  # views of net's own tensors
+    differ = sorted(set(theirs).symmetric_difference(ours) - set(DATA_BUFFERS))
+    if differ:
+        raise ConfigError(
+            f"cannot warm-start: the previous network and this one differ in {', '.join(differ)} "
+            "(another n_layers, use_ids, use_text or repeat_bias)"
+        )
+    copied = 0
+    with torch.no_grad():
+        for name, mine in ours.items():
+            if name in DATA_BUFFERS:
+                continue
+            old = theirs[name]
+            per_item = 1 if name == "items.ids.weight" else 0  # rows: each vocabulary's own
+            if old.shape[per_item:] != mine.shape[per_item:]:
+                raise ConfigError(
+                    f"cannot warm-start: {name} has shape {tuple(old.shape)} in the previous "
+                    f"network and {tuple(mine.shape)} in this one (another embedding_size, "
+                    "n_layers, n_heads, max_length or text encoder)"
+                )
+            if per_item:
+                known = rows >= 0
+                known[known] = previous.items.trained[rows[known]].numpy()
+                mine[torch.from_numpy(known)] = old[torch.from_numpy(rows[known])]
+                copied = int(known.sum())
+            else:
+                mine.copy_(old)
+    return copied

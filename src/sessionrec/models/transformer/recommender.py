@@ -7,6 +7,7 @@ on (`models.exposure`). Scoring and the embedding space live in `space.py`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Self
@@ -33,10 +34,14 @@ from sessionrec.models.transformer.net import (
     ItemEncoder,
     TransformerConfig,
     current_name,
+    warm_start,
 )
 from sessionrec.models.transformer.space import EmbeddingSpace, SessionEncoder
 from sessionrec.text.features import item_text_vectors
+from sessionrec.train import distributed
 from sessionrec.train.trainer import Trainer, TrainResult
+
+logger = logging.getLogger(__name__)
 
 MAX_BOOST_CASES = 5000
 """Validation cases (a seeded sample) the new-item boost is chosen on."""
@@ -46,6 +51,7 @@ class SessionTransformer(EmbeddingSpace, Recommender):
     """The core model: a causal transformer over text-fused item vectors."""
 
     name = "transformer"
+    trains_in_parallel = True
     config_class = TransformerConfig
     config: TransformerConfig
 
@@ -59,8 +65,30 @@ class SessionTransformer(EmbeddingSpace, Recommender):
         self.net: CausalTransformer | None = None
         self.training_result = TrainResult()
         self._session_encoder = SessionEncoder()
+        self._warm_start: SessionTransformer | None = None
 
     # -- fitting ------------------------------------------------------------------------
+
+    def warm_start_from(self, previous: Recommender | None) -> None:
+        """Start every later `fit` from a fitted transformer's weights (`models.warm`).
+
+        The vocabulary is still this fit's own (its data and catalogue): items `previous`
+        trained on start from its ID vectors, new items as a fresh network's; every other
+        weight is `previous`'s (`net.warm_start`), so the architecture must be the same.
+        None: from a fresh initialisation again.
+        """
+        if previous is None:
+            self._warm_start = None
+            return
+        if not isinstance(previous, SessionTransformer):
+            raise ConfigError(
+                f"a transformer warm-starts from a fitted transformer, not from {previous.name!r}"
+            )
+        if previous.net is None:
+            raise ConfigError(
+                "a transformer warm-starts from a fitted transformer, not an unfitted one"
+            )
+        self._warm_start = previous
 
     def _item_text(self) -> torch.Tensor | None:
         if not self.config.use_text or not self.text_vectors:
@@ -98,7 +126,11 @@ class SessionTransformer(EmbeddingSpace, Recommender):
 
         net = self.net = self._new_net(fit_data)
         self.training_result = Trainer(cfg.train_options()).fit(
-            net, self._epoch_losses(net, fit_data), validate, "transformer", net.generator
+            net,
+            self._epoch_losses(distributed.parallel(net, net.generator), fit_data),
+            validate,
+            "transformer",
+            net.generator,
         )
         self._choose_new_item_boost(valid_batch, valid_targets)
         if cfg.refit and self.training_result.best_epoch > 0:
@@ -109,7 +141,7 @@ class SessionTransformer(EmbeddingSpace, Recommender):
             options = replace(cfg.train_options(), epochs=self.training_result.best_epoch)
             refit = Trainer(options).fit(
                 net,
-                self._epoch_losses(net, everything),
+                self._epoch_losses(distributed.parallel(net, net.generator), everything),
                 None,
                 "transformer, refit",
                 net.generator,
@@ -162,13 +194,30 @@ class SessionTransformer(EmbeddingSpace, Recommender):
             has_text = (items.text != 0).any(dim=1).numpy()
             probes = choose_probes(trained & has_text, PROBE_SHARE, cfg.seed)
             items.probes.copy_(torch.from_numpy(probes))
-        return CausalTransformer(cfg, items, generator)
+        net = CausalTransformer(cfg, items, generator)
+        previous = self._warm_start
+        if previous is not None and previous.net is not None:
+            # Initialised as from scratch first, so every later draw is a cold start's.
+            copied = warm_start(net, previous.net, previous.vocab.lookup(self.vocab.ids))
+            logger.info(
+                "transformer warm-started from the previous model: every weight and the ID "
+                "vectors of %d of its %d items (new to it or never trained: %d)",
+                copied,
+                len(self.vocab),
+                len(self.vocab) - copied,
+            )
+        return net
 
     def _epoch_losses(
-        self, net: CausalTransformer, data: Interactions
+        self, net: torch.nn.Module, data: Interactions
     ) -> Callable[[np.random.Generator], Iterator[torch.Tensor]]:
-        """One epoch over `data`'s training windows in shuffled mini-batches."""
+        """One epoch over `data`'s training windows in shuffled mini-batches.
+
+        `net` is the network, or its DDP wrapper: then every process draws the same
+        shuffle and trains on its own part of each batch.
+        """
         cfg = self.config
+        workers = distributed.current()
         seqs, types = split_sequences(data, self.vocab)
         fixed = training_windows(seqs, types, cfg.max_length, cfg.window_stride)
 
@@ -180,7 +229,9 @@ class SessionTransformer(EmbeddingSpace, Recommender):
             )
             order = rng.permutation(len(inputs))
             for start in range(0, len(order), cfg.batch_size):
-                rows = order[start : start + cfg.batch_size]
+                rows = workers.shard(order[start : start + cfg.batch_size])
+                if rows is None:
+                    continue
                 _, loss = net(
                     torch.from_numpy(inputs[rows]),
                     torch.from_numpy(input_types[rows]),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -311,6 +312,159 @@ class SessionStoreContract(ABC):
         assert store.token_hash(sid) is None
         with pytest.raises(SessionNotFound):
             store.events(sid)
+
+    # -- listing, last activity and retention -------------------------------------------------
+
+    def test_session_ids_lists_live_sessions_oldest_created_first(
+        self, store: SessionStore
+    ) -> None:
+        assert store.session_ids() == []
+        made = []
+        for _ in range(4):
+            made.append(store.create_session("h"))
+            time.sleep(0.002)  # distinct creation times
+        store.append_events(made[0], [ev("1")])  # activity does not reorder the list
+        assert store.delete_session(made[2]) is True
+        assert store.session_ids() == [made[0], made[1], made[3]]
+
+    def test_last_active_is_the_stores_clock_moved_by_writes_only(
+        self, store: SessionStore
+    ) -> None:
+        before = time.time()
+        sid = store.create_session("h")
+        created = store.last_active(sid)
+        assert created is not None and before <= created <= time.time()
+        writes: list[Callable[[], object]] = [
+            # A client's timestamp (here the epoch) is never the activity time.
+            lambda: store.append_events(sid, [ev("1", "like", 0.0)]),
+            lambda: store.record_impressions(sid, ["1"]),
+            lambda: store.retract_feedback(sid, "1"),
+        ]
+        previous = created
+        for write in writes:
+            time.sleep(0.005)
+            start = time.time()
+            write()
+            now = store.last_active(sid)
+            assert now is not None and now >= start > previous
+            previous = now
+        store.events(sid)
+        store.impressions(sid)
+        store.token_hash(sid)
+        store.session_ids()
+        assert store.last_active(sid) == previous  # reads never move it
+        assert store.last_active("nope") is None
+        assert store.last_active("y" * 10_000) is None
+        store.delete_session(sid)
+        assert store.last_active(sid) is None
+
+    def test_delete_inactive_removes_old_sessions_whole_and_nothing_else(
+        self, store: SessionStore
+    ) -> None:
+        old = [store.create_session("h") for _ in range(3)]
+        for sid in old:
+            store.append_events(sid, [ev("1"), ev("2")])
+            store.record_impressions(sid, ["1"])
+        revived = store.create_session("h")
+        store.record_outcome("1", True)
+        store.upsert_item({"item_id": "new", "title": "New"})
+        time.sleep(0.01)
+        cutoff = time.time()
+        time.sleep(0.01)
+        store.append_events(revived, [ev("3", "view", 1.0)])  # created before, active after
+        fresh = store.create_session("h")
+
+        assert store.delete_inactive(cutoff) == 3
+
+        for sid in old:
+            assert store.token_hash(sid) is None
+            assert store.last_active(sid) is None
+            assert store.impressions(sid) == {}
+            with pytest.raises(SessionNotFound):
+                store.events(sid)
+            with pytest.raises(SessionNotFound):
+                store.append_events(sid, [ev("1")])
+        assert store.session_ids() == [revived, fresh]
+        assert store.events(revived) == [ev("3", "view", 1.0)]
+        assert store.item_outcomes(["1"]) == {"1": (1, 0)}
+        assert [i["item_id"] for i in store.items()] == ["new"]
+        assert store.delete_inactive(cutoff) == 0  # nothing left to sweep
+        assert store.delete_inactive(0.0) == 0
+
+    @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, "yesterday", True])
+    def test_delete_inactive_refuses_a_cutoff_that_is_not_a_time(
+        self, store: SessionStore, bad: object
+    ) -> None:
+        sid = store.create_session("h")
+        with pytest.raises(ConfigError, match="unix seconds"):
+            store.delete_inactive(bad)  # type: ignore[arg-type]
+        assert store.session_ids() == [sid]
+
+    def test_many_sessions_are_swept_in_batches(self, store: SessionStore) -> None:
+        n = 1001  # more than one batch of every back end
+        for _ in range(n):
+            store.create_session("h")
+        keep = store.create_session("h")
+        assert store.delete_inactive(store.last_active(keep) or 0.0) == n
+        assert store.session_ids() == [keep]
+
+    def test_sweeps_from_several_stores_at_once_count_each_session_once(self) -> None:
+        if not self.reopenable:
+            pytest.skip("each in-memory database is private to its store")
+        handles = [self.open_store() for _ in range(3)]
+        for i in range(60):
+            sid = handles[i % 3].create_session("h")
+            handles[i % 3].append_events(sid, [ev("1")])
+        time.sleep(0.01)
+        cutoff = time.time()
+        counts: list[int] = []
+        start = threading.Barrier(len(handles))
+
+        def sweep(store: SessionStore) -> None:
+            start.wait()
+            counts.append(store.delete_inactive(cutoff))
+
+        threads = [threading.Thread(target=sweep, args=(h,)) for h in handles]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert sum(counts) == 60
+        assert handles[0].session_ids() == []
+
+    def test_a_write_racing_a_sweep_either_keeps_the_session_or_finds_none(
+        self, store: SessionStore
+    ) -> None:
+        """Each write lands after the cut-off: a session that took one must survive the
+        sweep with it, and a swept session must have taken none."""
+        sessions = [store.create_session("h") for _ in range(40)]
+        time.sleep(0.01)
+        cutoff = time.time()
+        landed: dict[str, int] = dict.fromkeys(sessions, 0)
+        start = threading.Barrier(2)
+
+        def append() -> None:
+            start.wait()
+            for sid in sessions:
+                try:
+                    store.append_events(sid, [ev("1")])
+                    landed[sid] += 1
+                except SessionNotFound:
+                    pass
+
+        writer = threading.Thread(target=append)
+        writer.start()
+        start.wait()
+        swept = store.delete_inactive(cutoff)
+        writer.join()
+        alive = set(store.session_ids())
+        assert swept == len(sessions) - len(alive)
+        for sid in sessions:
+            if sid in alive:  # kept: only because a write had landed
+                assert landed[sid] == 1
+                assert [e.item_id for e in store.events(sid)] == ["1"]
+            else:
+                assert landed[sid] == 0
 
     # -- impressions ---------------------------------------------------------------------------
 
