@@ -71,13 +71,10 @@ def worker(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace, nproc: int, seed: int, folder: Path) -> dict[str, float]:
     """Train and evaluate once under torchrun; the figures process 0 wrote."""
     out = folder / f"n{nproc}-s{seed}.json"
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc-per-node",
-        str(nproc),
+    from sessionrec.train.distributed import torchrun_command
+
+    command = torchrun_command(
+        nproc,
         __file__,
         "--worker",
         "--seed",
@@ -88,7 +85,7 @@ def run(args: argparse.Namespace, nproc: int, seed: int, folder: Path) -> dict[s
         str(args.data),
         "--json",
         str(out),
-    ]
+    )
     for setting in args.settings:
         command += ["--set", setting]
     environment = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // nproc))}

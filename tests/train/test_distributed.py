@@ -16,7 +16,7 @@ import pytest
 
 from sessionrec.artifact import load_artifact, read_manifest
 from sessionrec.cli import without_option
-from sessionrec.train.distributed import Workers
+from sessionrec.train.distributed import Workers, torchrun_command
 
 SHOP = Path(__file__).resolve().parents[2] / "examples" / "shop"
 
@@ -56,15 +56,7 @@ distributed.stop()
 
 
 def torchrun(nproc: int, *arguments: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc-per-node",
-        str(nproc),
-        *arguments,
-    ]
+    command = torchrun_command(nproc, *arguments)
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
 
 

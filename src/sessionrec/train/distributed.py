@@ -146,10 +146,10 @@ def threads_per_process(nproc: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(nproc, 1))
 
 
-def launch(arguments: Sequence[str], nproc: int) -> int:
-    """Run ``python -m sessionrec ARGUMENTS`` as `nproc` processes under torchrun on this
-    machine; return torchrun's exit status (0 when every process succeeded)."""
-    command = [
+def torchrun_command(nproc: int, *program: str) -> list[str]:
+    """The command line that runs `program` (a script and its arguments, or ``-m MODULE
+    ...``) as `nproc` processes under torchrun on this machine alone."""
+    return [
         sys.executable,
         "-m",
         "torch.distributed.run",
@@ -158,10 +158,14 @@ def launch(arguments: Sequence[str], nproc: int) -> int:
         "1",
         "--nproc-per-node",
         str(nproc),
-        "-m",
-        "sessionrec",
-        *arguments,
+        *program,
     ]
+
+
+def launch(arguments: Sequence[str], nproc: int) -> int:
+    """Run ``python -m sessionrec ARGUMENTS`` as `nproc` processes under torchrun on this
+    machine; return torchrun's exit status (0 when every process succeeded)."""
+    command = torchrun_command(nproc, "-m", "sessionrec", *arguments)
     environment = dict(os.environ)
     environment.setdefault("OMP_NUM_THREADS", str(threads_per_process(nproc)))
     logger.info("starting %d training processes: %s", nproc, " ".join(command))
