@@ -48,6 +48,7 @@ from sessionrec.data.schema import (
     CATEGORIES,
     EVENT_TYPE,
     ITEM_ID,
+    SESSION_ID,
     TEXT,
     TITLE,
     Catalogue,
@@ -249,7 +250,7 @@ def hold_out(exported: ExportedSessions, options: RetrainOptions) -> HeldOut:
         return HeldOut(exported.interactions, None, 0)
     latest = sorted(exported.last_active, key=lambda sid: (exported.last_active[sid], sid))
     judged = set(latest[-wanted:])
-    mask = frame["session_id"].isin(judged).to_numpy()
+    mask = frame[SESSION_ID].isin(judged).to_numpy()
     source = exported.interactions
     logger.info(
         "holding out the %d most recently active sessions to judge on; learning from %d",
@@ -460,7 +461,7 @@ def retrain_artifact(
         "held_out_sessions": split.n_judge,
         "held_out_cases": n_cases,
         "exported": exported.summary(),
-        "learnt_sessions": int(split.learn.frame["session_id"].nunique()),
+        "learnt_sessions": int(split.learn.frame[SESSION_ID].nunique()),
         "learnt_events": len(split.learn),
         "swept_sessions": swept,
         "store": shown_url,
