@@ -43,15 +43,22 @@ def test_new_items_get_their_text_probability_on_the_full_scale() -> None:
 def brute_force_rates(
     full: np.ndarray, text: np.ndarray, targets: np.ndarray, probes: np.ndarray, trained: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    known = trained & ~probes
-    probe_cases, known_cases = probes[targets], known[targets]
+    """Each case re-scored as inference scores it: items never trained on as new items, a
+    probe target too (the other probes are trained items there), partitions over the
+    trained items."""
     probe_rate, known_rate = [], []
     for boost in BOOST_GRID:
-        scores = as_new_items(full, text, probes | ~trained, known, float(boost))
-        target = scores[np.arange(len(targets)), targets]
-        hits = (scores >= target[:, None]).sum(axis=1) <= HIT_K
-        probe_rate.append(hits[probe_cases].mean())
-        known_rate.append(hits[known_cases].mean())
+        probe_hits, known_hits = [], []
+        for row, target in enumerate(targets):
+            if not trained[target]:
+                continue
+            new = ~trained
+            new[target] |= probes[target]
+            scores = as_new_items(full[row : row + 1], text[row : row + 1], new, trained, boost)
+            hit = (scores[0] >= scores[0, target]).sum() <= HIT_K
+            (probe_hits if probes[target] else known_hits).append(hit)
+        probe_rate.append(np.mean(probe_hits))
+        known_rate.append(np.mean(known_hits))
     return np.array(probe_rate), np.array(known_rate)
 
 

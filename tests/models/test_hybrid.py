@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from sessionrec.data.schema import Interactions, normalise_events
+from sessionrec.errors import ConfigError
 from sessionrec.models.base import SessionBatch
-from sessionrec.models.hybrid import Hybrid, HybridConfig, as_distribution
+from sessionrec.models.hybrid import NEIGHBOUR_MODELS, Hybrid, HybridConfig, as_distribution
+from sessionrec.models.sequences import validation_score, validation_split
+from sessionrec.models.stan import VSTAN
 from sessionrec.models.transformer import TransformerConfig
 
 
@@ -39,8 +45,57 @@ def test_an_untrained_transformer_loses_the_blend_to_knn() -> None:
     )
     weak = TransformerConfig(epochs=1, learning_rate=1e-6, embedding_size=16, n_heads=1)
     model = Hybrid(HybridConfig(transformer=weak, weights=(0.0, 1.0), progress=False)).fit(train)
-    assert model.validation[0.0] > model.validation[1.0]
+    assert model.validation[("vsknn", 0.0)] > model.validation[("vsknn", 1.0)]
     assert model.weight == 0.0
     scores = model.score(SessionBatch([model.vocab.lookup(["a2"])]))[0]
     # kNN votes for b2 and for a2 itself (it recommends repeats) equally; nothing else wins.
     assert scores[model.vocab.index("b2")] == scores.max()
+
+
+def pairs_train() -> Interactions:
+    rows = []
+    for s in range(120):
+        k = s % 6
+        rows += [(f"s{s}", f"a{k}", 3.0 * s), (f"s{s}", f"b{k}", 3.0 * s + 1)]
+    return Interactions(
+        normalise_events(pd.DataFrame(rows, columns=["session_id", "item_id", "timestamp"]))
+    )
+
+
+def test_each_neighbour_and_weight_is_scored_as_the_model_then_scores() -> None:
+    weak = TransformerConfig(epochs=1, learning_rate=1e-6, embedding_size=16, n_heads=1)
+    config = HybridConfig(
+        transformer=weak, neighbours=("vsknn", "vstan"), weights=(0.0, 0.5), progress=False
+    )
+    train = pairs_train()
+    model = Hybrid(config).fit(train)
+    assert set(model.validation) == {(n, w) for n in ("vsknn", "vstan") for w in (0.0, 0.5)}
+    assert model.validation[(model.knn.name, model.weight)] == max(model.validation.values())
+    # The chunked blend of `fit` is the score path's: refit each kNN on the same data.
+    fit_data, batch, targets = validation_split(train, None, model.vocab, weak.validation_share)
+    for name, weight in model.validation:
+        model.knn = NEIGHBOUR_MODELS[name]().fit(fit_data)
+        model.weight = weight
+        assert validation_score(model, batch, targets) == pytest.approx(
+            model.validation[(name, weight)]
+        )
+
+
+def test_a_vstan_hybrid_saves_and_loads_its_neighbour(tmp_path: Path) -> None:
+    weak = TransformerConfig(epochs=1, embedding_size=16, n_heads=1)
+    config = HybridConfig(transformer=weak, neighbours=("vstan",), weights=(0.5,), progress=False)
+    model = Hybrid(config).fit(pairs_train())
+    assert isinstance(model.knn, VSTAN)
+    model.save(tmp_path / "hybrid")
+    loaded = Hybrid.load(tmp_path / "hybrid")
+    assert isinstance(loaded.knn, VSTAN)
+    batch = SessionBatch([model.vocab.lookup(["a2"]), model.vocab.lookup(["a1", "b1"])])
+    np.testing.assert_allclose(loaded.score(batch), model.score(batch), rtol=1e-6)
+
+
+def test_an_unknown_neighbour_is_refused_by_name() -> None:
+    with pytest.raises(ConfigError, match="gru4rec"):
+        HybridConfig(neighbours=("gru4rec",))
+    with pytest.raises(ConfigError, match="at least one"):
+        HybridConfig(neighbours=())
+    assert HybridConfig.from_dict({"neighbours": ["stan"]}).neighbours == ("stan",)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sessionrec.models.base import SessionBatch
-from sessionrec.models.sequences import training_windows
+from sessionrec.models.sequences import training_windows, without_leading_padding
 
 
 @given(
@@ -72,3 +72,13 @@ def test_known_types_follow_the_known_items() -> None:
     assert batch.known_types(0).tolist() == [1, 4]
     assert batch.known_types(1).tolist() == []
     assert SessionBatch.of([7, -1, 8]).known_types(0).tolist() == [0, 0]
+
+
+def test_leading_padding_is_cut_from_every_aligned_array() -> None:
+    items = np.array([[-1, -1, -1, 4, 5], [-1, -1, 7, 8, 9]])
+    types = np.arange(10).reshape(2, 5)
+    cut_items, cut_types = without_leading_padding(items, types)
+    assert cut_items.tolist() == [[-1, 4, 5], [7, 8, 9]]
+    assert cut_types.tolist() == [[2, 3, 4], [7, 8, 9]]
+    all_padding = np.full((2, 4), -1)
+    assert without_leading_padding(all_padding)[0].shape == (2, 1)

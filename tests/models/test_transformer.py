@@ -229,3 +229,29 @@ def test_a_model_saved_before_the_blocks_were_split_still_loads() -> None:
     loaded._from_arrays(arrays)
     batch = SessionBatch([model.vocab.lookup(["x1"]), model.vocab.lookup(["x2", "y2"])])
     np.testing.assert_array_equal(loaded.score(batch), model.score(batch))
+
+
+def test_leading_padding_changes_nothing_the_model_reads() -> None:
+    """Training and batch scoring cut the columns that are padding in every row; the
+    per-request encoder reads the whole padded window. Both must read a session alike."""
+    model = SessionTransformer(QUICK_TRANSFORMER_PAIRS, text_vectors=text_vectors())
+    model.fit(pairs_log())
+    net = model.net
+    assert net is not None
+    window = model.config.max_length
+    items = torch.full((2, window), -1, dtype=torch.long)
+    items[0, -3:] = torch.tensor([0, 3, 5])
+    items[1, -1] = 2
+    types = torch.zeros_like(items)
+    net.eval()
+    with torch.inference_mode():
+        table = net.items.table()
+        whole = net.encode(items, types, table)
+        cut = net.encode(items[:, -3:], types[:, -3:], table)
+    torch.testing.assert_close(cut, whole[:, -3:], rtol=1e-5, atol=1e-6)
+
+    sequence = model.vocab.lookup(["x1", "y1", "x2"])
+    arrays = model.item_arrays()
+    per_request = model.session_states(arrays, sequence, np.zeros(3, dtype=np.int64))[-1]
+    batch = model.session_vectors(SessionBatch([sequence]))[0]
+    np.testing.assert_allclose(batch, per_request, rtol=1e-4, atol=1e-5)

@@ -1,13 +1,17 @@
-"""Hybrid: the transformer's and session kNN's scores blended, the weight set on validation.
+"""Hybrid: the transformer's and session kNN's scores blended, both set on validation.
 
-Small data favours kNN, larger data the transformer; a user should not have to know which.
-Each model's scores become a distribution over items (softmax of the transformer's logits,
-kNN votes divided by their sum), and the blend weight is the one from a grid that scores
-best on the validation cases, with kNN fitted without those cases so it cannot remember them.
+Small data favours kNN, larger data the transformer, and which kNN does best depends on
+the data too (V-SKNN on ratings logs, VSTAN on click sessions); a user should not have to
+know which. Each model's scores become a distribution over items (softmax of the
+transformer's logits, kNN votes divided by their sum), and the kNN model and the blend
+weight are the pair that scores best on the validation cases, with every kNN candidate
+fitted without those cases so it cannot remember them.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,14 +20,26 @@ from typing import Any, Self
 import numpy as np
 
 from sessionrec.data.schema import Catalogue, Interactions
-from sessionrec.errors import ConfigError, DataError
-from sessionrec.models.base import ModelConfig, Recommender, SessionBatch
+from sessionrec.errors import ConfigError, DataError, unknown_choice
+from sessionrec.metrics import MetricAccumulator
+from sessionrec.models.base import CONFIG_FILE, ModelConfig, Recommender, SessionBatch
 from sessionrec.models.embedding import ItemArrays, frozen
-from sessionrec.models.knn import VectorSessionKNN, VSKNNConfig
-from sessionrec.models.sequences import validation_score, validation_split
+from sessionrec.models.knn import SessionKNN, VectorSessionKNN, VSKNNConfig
+from sessionrec.models.sequences import VALIDATION_METRIC, validation_split
+from sessionrec.models.stan import STAN, VSTAN
 from sessionrec.models.transformer import SessionTransformer, TransformerConfig
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+NEIGHBOUR_MODELS: dict[str, type[SessionKNN]] = {
+    model.name: model for model in (VectorSessionKNN, STAN, VSTAN)
+}
+"""The session-kNN models the hybrid can blend with, by the names the CLI gives them."""
+DEFAULT_NEIGHBOURS = ("vsknn", "vstan")
+"""V-SKNN leads the kNN family on rating logs, VSTAN on click sessions (README tables)."""
+VALIDATION_CHUNK = 1024
+"""Validation cases scored at once: (chunk × items) floats per part held in memory."""
 PROBABILITY_FLOOR = 1e-12
 """Added to the blended probability before its log, so items nobody votes for and the
 transformer finds unlikely still rank (by the transformer) instead of tying at -inf."""
@@ -35,6 +51,9 @@ class HybridConfig(ModelConfig):
 
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
     knn: VSKNNConfig = field(default_factory=VSKNNConfig)
+    """V-SKNN's options, where V-SKNN is chosen (STAN and VSTAN keep their defaults)."""
+    neighbours: tuple[str, ...] = DEFAULT_NEIGHBOURS
+    """The kNN models to choose between on validation (`NEIGHBOUR_MODELS`' names)."""
     weights: tuple[float, ...] = DEFAULT_GRID
     """Candidate weights of the transformer (1 - weight goes to kNN)."""
     seed: int = 0
@@ -43,11 +62,17 @@ class HybridConfig(ModelConfig):
     def __post_init__(self) -> None:
         if not self.weights or any(not 0 <= w <= 1 for w in self.weights):
             raise ConfigError("hybrid weights must be a non-empty list of numbers in [0, 1]")
+        if not self.neighbours:
+            raise ConfigError("hybrid neighbours must name at least one kNN model")
+        for name in self.neighbours:
+            if name not in NEIGHBOUR_MODELS:
+                raise unknown_choice("hybrid neighbour", name, list(NEIGHBOUR_MODELS))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "transformer": self.transformer.to_dict(),
             "knn": self.knn.to_dict(),
+            "neighbours": list(self.neighbours),
             "weights": list(self.weights),
             "seed": self.seed,
             "progress": self.progress,
@@ -61,8 +86,9 @@ class HybridConfig(ModelConfig):
             parts["transformer"] = TransformerConfig.from_dict(values.pop("transformer"))
         if "knn" in values:
             parts["knn"] = VSKNNConfig.from_dict(values.pop("knn"))
-        if "weights" in values:
-            parts["weights"] = tuple(values.pop("weights"))
+        for name in ("neighbours", "weights"):
+            if name in values:
+                parts[name] = tuple(values.pop(name))
         return super().from_dict({**values, **parts})
 
 
@@ -77,7 +103,7 @@ def as_distribution(scores: np.ndarray, kind: str) -> np.ndarray:
 
 
 class Hybrid(Recommender):
-    """Transformer + V-SKNN, blended with a weight chosen on validation data."""
+    """Transformer + a session kNN, the kNN and the blend weight chosen on validation."""
 
     name = "hybrid"
     trains_in_parallel = True
@@ -87,9 +113,10 @@ class Hybrid(Recommender):
     def __init__(self, config: HybridConfig | None = None) -> None:
         super().__init__(config)
         self.transformer = SessionTransformer(self._transformer_config())
-        self.knn = VectorSessionKNN(self.config.knn)
+        self.knn: SessionKNN = VectorSessionKNN(self.config.knn)
         self.weight = 0.5
-        self.validation: dict[float, float] = {}
+        self.validation: dict[tuple[str, float], float] = {}
+        """Validation score of each (kNN model, weight) tried by the last `fit`."""
 
     def _transformer_config(self) -> TransformerConfig:
         cfg = self.config
@@ -108,15 +135,55 @@ class Hybrid(Recommender):
         fit_data, batch, targets = validation_split(
             train, valid, self.vocab, self.transformer.config.validation_share
         )
-        self.knn = VectorSessionKNN(self.config.knn).fit(fit_data)
-        self.validation = {}
-        for weight in self.config.weights:
-            self.weight = weight
-            self.validation[weight] = validation_score(self, batch, targets)
-        self.weight = max(self.validation, key=lambda w: (self.validation[w], w))
+        candidates = {name: self._neighbour(name).fit(fit_data) for name in self.config.neighbours}
+        self.validation = self._validation_scores(candidates, batch, targets)
+        order = {name: i for i, name in enumerate(self.config.neighbours)}
+        # Ties go to the larger weight, then to the kNN listed first.
+        name, self.weight = max(
+            self.validation, key=lambda c: (self.validation[c], c[1], -order[c[0]])
+        )
+        logger.info(
+            "hybrid: %s at transformer weight %.1f (validation %s %.4f; the transformer "
+            "alone %.4f)",
+            name,
+            self.weight,
+            VALIDATION_METRIC,
+            self.validation[(name, self.weight)],
+            max((v for (_, w), v in self.validation.items() if w == 1.0), default=float("nan")),
+        )
         # kNN only looks up sessions: refit on everything, validation sessions included.
-        self.knn = VectorSessionKNN(self.config.knn).fit(train)
+        self.knn = self._neighbour(name).fit(train)
         return self
+
+    def _neighbour(self, name: str) -> SessionKNN:
+        """A fresh kNN model of that name (V-SKNN with `config.knn`)."""
+        if name == VectorSessionKNN.name:
+            return VectorSessionKNN(self.config.knn)
+        return NEIGHBOUR_MODELS[name]()
+
+    def _validation_scores(
+        self, candidates: dict[str, SessionKNN], batch: SessionBatch, targets: np.ndarray
+    ) -> dict[tuple[str, float], float]:
+        """`VALIDATION_METRIC` of every (kNN, weight) blend, each part scored once a chunk."""
+        accumulators = {
+            (name, weight): MetricAccumulator(self.n_items, ks=(10,))
+            for name in candidates
+            for weight in self.config.weights
+        }
+        for start in range(0, len(targets), VALIDATION_CHUNK):
+            stop = start + VALIDATION_CHUNK
+            types = None if batch.event_types is None else batch.event_types[start:stop]
+            chunk = SessionBatch(batch.items[start:stop], types)
+            transformer = as_distribution(self.transformer.score(chunk), "logits")
+            for name, knn in candidates.items():
+                to_knn = knn.vocab.lookup(self.vocab.ids)
+                votes = self._knn_probabilities(knn, to_knn, chunk.items)
+                for weight in self.config.weights:
+                    blended = weight * transformer + (1 - weight) * votes
+                    accumulators[(name, weight)].add(
+                        np.log(blended + PROBABILITY_FLOOR), targets[start:stop]
+                    )
+        return {key: acc.result()[VALIDATION_METRIC] for key, acc in accumulators.items()}
 
     def warm_start_from(self, previous: Recommender | None) -> None:
         """Start the transformer part of every later `fit` from `previous`'s transformer
@@ -134,7 +201,7 @@ class Hybrid(Recommender):
         knn = None
         if self.weight < 1:
             to_knn = self.knn.vocab.lookup(self.vocab.ids)  # own index -> kNN index or -1
-            knn = self._knn_probabilities(to_knn, sessions.items)
+            knn = self._knn_probabilities(self.knn, to_knn, sessions.items)
         return self._blend(transformer, knn)
 
     def item_scores(
@@ -152,7 +219,7 @@ class Hybrid(Recommender):
         knn = None
         if self.weight < 1:
             assert arrays.knn_index is not None, "arrays made by another model"
-            knn = self._knn_probabilities(arrays.knn_index, sequences)
+            knn = self._knn_probabilities(self.knn, arrays.knn_index, sequences)
         return self._blend(transformer, knn).T
 
     def _blend(self, transformer: np.ndarray | None, knn: np.ndarray | None) -> np.ndarray:
@@ -172,13 +239,17 @@ class Hybrid(Recommender):
             blended += self.weight * as_distribution(transformer, "logits")
         return np.log(blended + PROBABILITY_FLOOR)
 
-    def _knn_probabilities(self, to_knn: np.ndarray, sequences: Sequence[np.ndarray]) -> np.ndarray:
-        """(B, n) kNN vote distributions of `sequences` (rows of the hybrid's vocabulary),
-        re-indexed from kNN's vocabulary through `to_knn` (-1: an item kNN does not know)."""
+    @staticmethod
+    def _knn_probabilities(
+        knn: SessionKNN, to_knn: np.ndarray, sequences: Sequence[np.ndarray]
+    ) -> np.ndarray:
+        """(B, n) `knn`'s vote distributions of `sequences` (rows of the hybrid's
+        vocabulary), re-indexed from kNN's vocabulary through `to_knn` (-1: an item kNN
+        does not know)."""
         translated = SessionBatch(
             [np.where(s >= 0, to_knn[np.maximum(s, 0)], -1) for s in sequences]
         )
-        votes = as_distribution(self.knn.score(translated), "votes")
+        votes = as_distribution(knn.score(translated), "votes")
         out = np.zeros((len(sequences), len(to_knn)))
         known = to_knn >= 0
         out[:, known] = votes[:, to_knn[known]]
@@ -264,9 +335,22 @@ class Hybrid(Recommender):
         model = super().load(folder)
         try:
             model.transformer = SessionTransformer.load(folder / "transformer")
-            model.knn = VectorSessionKNN.load(folder / "knn")
+            model.knn = saved_neighbour_class(folder / "knn").load(folder / "knn")
         except DataError as exc:
             raise DataError(f"incomplete hybrid model: {exc}", path=folder) from exc
         if model.transformer.vocab != model.vocab:
             raise DataError("hybrid parts disagree on the item vocabulary", path=folder)
         return model
+
+
+def saved_neighbour_class(folder: Path) -> type[SessionKNN]:
+    """The kNN model class saved in `folder` (hybrids saved before the choice hold V-SKNN)."""
+    try:
+        name = json.loads((folder / CONFIG_FILE).read_text()).get("model")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise DataError(f"cannot read the kNN part: {exc}", path=folder) from exc
+    if name not in NEIGHBOUR_MODELS:
+        raise DataError(
+            f"the kNN part is {name!r}, not one of {list(NEIGHBOUR_MODELS)}", path=folder
+        )
+    return NEIGHBOUR_MODELS[name]

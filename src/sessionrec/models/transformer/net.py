@@ -383,7 +383,9 @@ class CausalTransformer(nn.Module):
         padding = items < 0
         x = table[items.clamp(min=0)] * (~padding).unsqueeze(-1)  # (B, T, C)
         x = x * math.sqrt(x.size(-1)) + self.event_types(types)
-        x = x + self.positions(torch.arange(T, device=items.device))
+        # Positions count back from the window's end, so leading padding can be cut off.
+        first = self.config.max_length - T
+        x = x + self.positions(torch.arange(first, first + T, device=items.device))
         x = self.drop(x)
         # A position sees itself and the real (non-pad) positions before it.
         causal = torch.ones(T, T, dtype=torch.bool, device=items.device).tril()

@@ -28,6 +28,7 @@ from sessionrec.models.sequences import (
     validation_score,
     validation_split,
     with_validation,
+    without_leading_padding,
 )
 from sessionrec.models.transformer.net import (
     CausalTransformer,
@@ -232,11 +233,8 @@ class SessionTransformer(EmbeddingSpace, Recommender):
                 rows = workers.shard(order[start : start + cfg.batch_size])
                 if rows is None:
                     continue
-                _, loss = net(
-                    torch.from_numpy(inputs[rows]),
-                    torch.from_numpy(input_types[rows]),
-                    torch.from_numpy(targets[rows]),
-                )
+                batch = without_leading_padding(inputs[rows], input_types[rows], targets[rows])
+                _, loss = net(*(torch.from_numpy(array) for array in batch))
                 assert loss is not None
                 yield loss
 

@@ -26,7 +26,7 @@ from sessionrec.models.embedding import ItemArrays, frozen
 from sessionrec.models.exposure import as_new_items
 from sessionrec.models.neural import inference
 from sessionrec.models.repeats import repeat_offsets
-from sessionrec.models.sequences import left_pad
+from sessionrec.models.sequences import left_pad, without_leading_padding
 from sessionrec.models.transformer.net import CausalTransformer, TransformerConfig
 from sessionrec.text.base import normalise_rows
 
@@ -175,9 +175,10 @@ class EmbeddingSpace:
         type_codes = left_pad(
             [sessions.known_types(i) for i in range(n)], self.config.max_length, 0
         )
+        read, read_types = without_leading_padding(items, type_codes)
         with inference(net):
             table = net.items.table()
-            hidden = net.encode(torch.from_numpy(items), torch.from_numpy(type_codes), table)
+            hidden = net.encode(torch.from_numpy(read), torch.from_numpy(read_types), table)
         out = hidden[:, -1, :].numpy().astype(np.float32)  # the last position's reading
         out[(items < 0).all(axis=1)] = 0.0
         return out
