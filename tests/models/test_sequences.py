@@ -82,3 +82,13 @@ def test_leading_padding_is_cut_from_every_aligned_array() -> None:
     assert cut_types.tolist() == [[2, 3, 4], [7, 8, 9]]
     all_padding = np.full((2, 4), -1)
     assert without_leading_padding(all_padding)[0].shape == (2, 1)
+
+
+def test_a_chunk_of_a_batch_keeps_its_event_types() -> None:
+    items = [np.array([1, 2]), np.array([3]), np.array([4, 5, 6])]
+    types = [np.array([0, 1]), np.array([2]), np.array([0, 0, 3])]
+    chunk = SessionBatch(items, types).rows(1, 3)
+    assert [s.tolist() for s in chunk.items] == [[3], [4, 5, 6]]
+    assert chunk.event_types is not None
+    assert [t.tolist() for t in chunk.event_types] == [[2], [0, 0, 3]]
+    assert SessionBatch(items).rows(0, 1).event_types is None

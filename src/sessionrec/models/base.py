@@ -46,6 +46,11 @@ class SessionBatch:
         """A batch from plain lists of indices (tests, quick experiments)."""
         return cls([np.asarray(s, dtype=np.int64) for s in sessions])
 
+    def rows(self, start: int, stop: int) -> SessionBatch:
+        """Sessions start..stop-1 with their event types: a chunk to score at once."""
+        types = None if self.event_types is None else self.event_types[start:stop]
+        return SessionBatch(self.items[start:stop], types)
+
     def known(self, i: int) -> np.ndarray:
         """Session i without its unknown items: models score what they know."""
         seq = self.items[i]

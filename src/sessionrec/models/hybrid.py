@@ -170,14 +170,13 @@ class Hybrid(Recommender):
             for name in candidates
             for weight in self.config.weights
         }
+        to_knn = {name: knn.vocab.lookup(self.vocab.ids) for name, knn in candidates.items()}
         for start in range(0, len(targets), VALIDATION_CHUNK):
             stop = start + VALIDATION_CHUNK
-            types = None if batch.event_types is None else batch.event_types[start:stop]
-            chunk = SessionBatch(batch.items[start:stop], types)
+            chunk = batch.rows(start, stop)
             transformer = as_distribution(self.transformer.score(chunk), "logits")
             for name, knn in candidates.items():
-                to_knn = knn.vocab.lookup(self.vocab.ids)
-                votes = self._knn_probabilities(knn, to_knn, chunk.items)
+                votes = self._knn_probabilities(knn, to_knn[name], chunk.items)
                 for weight in self.config.weights:
                     blended = weight * transformer + (1 - weight) * votes
                     accumulators[(name, weight)].add(

@@ -154,10 +154,7 @@ def validation_score(
     accumulator = MetricAccumulator(model.n_items, ks=(10,))
     for start in range(0, len(targets), chunk):
         stop = start + chunk
-        types = None if batch.event_types is None else batch.event_types[start:stop]
-        accumulator.add(
-            model.score(SessionBatch(batch.items[start:stop], types)), targets[start:stop]
-        )
+        accumulator.add(model.score(batch.rows(start, stop)), targets[start:stop])
     return accumulator.result()[VALIDATION_METRIC]
 
 

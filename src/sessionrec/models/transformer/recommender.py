@@ -290,8 +290,7 @@ def whole_ranking_ndcg(
     total = 0.0
     for start in range(0, len(targets), chunk):
         stop = start + chunk
-        types = None if batch.event_types is None else batch.event_types[start:stop]
-        scores = model.score(SessionBatch(batch.items[start:stop], types))
+        scores = model.score(batch.rows(start, stop))
         ranks = target_ranks(scores, targets[start:stop])
         total += float(ndcg(ranks, scores.shape[1]).sum())
     return total / max(len(targets), 1)
