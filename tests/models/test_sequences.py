@@ -1,4 +1,5 @@
-"""Training windows: every event after the first is a target exactly once."""
+"""Training windows (every event after the first is a target exactly once) and the cases
+early stopping scores."""
 
 from __future__ import annotations
 
@@ -8,8 +9,15 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sessionrec.data.vocab import Vocabulary
 from sessionrec.models.base import SessionBatch
-from sessionrec.models.sequences import training_windows, without_leading_padding
+from sessionrec.models.sequences import (
+    training_windows,
+    validation_split,
+    within_event_budget,
+    without_leading_padding,
+)
+from sessionrec.testing import interactions
 
 
 @given(
@@ -92,3 +100,42 @@ def test_a_chunk_of_a_batch_keeps_its_event_types() -> None:
     assert chunk.event_types is not None
     assert [t.tolist() for t in chunk.event_types] == [[2], [0, 0, 3]]
     assert SessionBatch(items).rows(0, 1).event_types is None
+
+
+def test_cases_within_the_event_budget_stay_whole() -> None:
+    batch = SessionBatch([np.arange(n) for n in (3, 80, 5)], [np.ones(n) for n in (3, 80, 5)])
+    targets = np.array([7, 8, 9])
+    # 3 + 50 (the window) + 5 events: exactly the budget.
+    same, same_targets = within_event_budget(batch, targets, 58, window=50, seed=0)
+    assert same is batch and same_targets is targets
+
+
+def test_cases_over_the_event_budget_are_a_seeded_sample_that_fits_it() -> None:
+    lengths = np.random.default_rng(1).integers(1, 120, size=400)
+    batch = SessionBatch(
+        [np.full(n, i) for i, n in enumerate(lengths)],
+        [np.full(n, i % 3) for i, n in enumerate(lengths)],
+    )
+    targets = np.arange(400) + 1000
+    sample, sample_targets = within_event_budget(batch, targets, 2_000, window=50, seed=4)
+    kept = sample_targets - 1000
+    assert np.all(np.diff(kept) > 0)  # the original order
+    assert 2_000 - 50 < np.minimum(lengths[kept], 50).sum() <= 2_000
+    for row, case in enumerate(kept):  # items, types and targets stay aligned
+        assert np.all(sample.items[row] == case)
+        assert sample.event_types is not None and np.all(sample.event_types[row] == case % 3)
+    again = within_event_budget(batch, targets, 2_000, window=50, seed=4)[1]
+    other = within_event_budget(batch, targets, 2_000, window=50, seed=5)[1]
+    np.testing.assert_array_equal(again, sample_targets)
+    assert not np.array_equal(other, sample_targets)
+
+
+def test_carved_validation_of_long_histories_is_capped_only_given_a_window() -> None:
+    rows = [(u, f"i{(u * 7 + t) % 300}", t) for u in range(40) for t in range(400)]
+    log = interactions(rows)
+    vocab = Vocabulary(log.item_ids())
+    _, whole, _ = validation_split(log, None, vocab, 0.25)
+    _, capped, _ = validation_split(log, None, vocab, 0.25, window=50, seed=0)
+    assert len(whole) == 10 * 399  # every next event of the 10 latest sessions
+    assert sum(min(len(items), 50) for items in capped.items) <= 100_000 < 50 * len(whole)
+    assert len(capped) < len(whole)

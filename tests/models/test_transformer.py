@@ -13,7 +13,7 @@ from sessionrec.errors import ConfigError
 from sessionrec.models.base import SessionBatch
 from sessionrec.models.exposure import BOOST_GRID, PROBE_SHARE
 from sessionrec.models.sequences import with_validation
-from sessionrec.models.transformer import SessionTransformer, TransformerConfig
+from sessionrec.models.transformer import Dropout, SessionTransformer, TransformerConfig
 from sessionrec.testing import QUICK_TRANSFORMER_PAIRS, interactions, pairs_log
 
 
@@ -232,8 +232,9 @@ def test_a_model_saved_before_the_blocks_were_split_still_loads() -> None:
 
 
 def test_leading_padding_changes_nothing_the_model_reads() -> None:
-    """Training and batch scoring cut the columns that are padding in every row; the
-    per-request encoder reads the whole padded window. Both must read a session alike."""
+    """Training and batch scoring cut the columns that are padding in every row, and batch
+    scoring reads the last position alone; the per-request encoder reads every position of
+    the whole padded window. All must read a session alike."""
     model = SessionTransformer(QUICK_TRANSFORMER_PAIRS, text_vectors=text_vectors())
     model.fit(pairs_log())
     net = model.net
@@ -248,10 +249,39 @@ def test_leading_padding_changes_nothing_the_model_reads() -> None:
         table = net.items.table()
         whole = net.encode(items, types, table)
         cut = net.encode(items[:, -3:], types[:, -3:], table)
+        last = net.encode(items[:, -3:], types[:, -3:], table, last_only=True)
     torch.testing.assert_close(cut, whole[:, -3:], rtol=1e-5, atol=1e-6)
+    assert last.shape == (2, 1, whole.shape[-1])
+    torch.testing.assert_close(last, whole[:, -1:], rtol=1e-5, atol=1e-6)
 
     sequence = model.vocab.lookup(["x1", "y1", "x2"])
     arrays = model.item_arrays()
     per_request = model.session_states(arrays, sequence, np.zeros(3, dtype=np.int64))[-1]
     batch = model.session_vectors(SessionBatch([sequence]))[0]
     np.testing.assert_allclose(batch, per_request, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5])
+def test_dropout_keeps_one_minus_p_of_every_lane_and_the_mean(p: float) -> None:
+    """Four elements share one 64-bit draw: each of the four 16-bit lanes must keep its
+    element at the same rate, or some positions would be dropped more than others."""
+    x = torch.ones(4000, 101)  # rows not a multiple of four elements: lanes shift by row
+    dropout = Dropout(p, torch.Generator().manual_seed(3))
+    out = dropout(x)
+    kept = out != 0
+    lanes = kept.flatten()[: (x.numel() // 4) * 4].view(-1, 4).float().mean(dim=0)
+    torch.testing.assert_close(lanes, torch.full((4,), 1 - p), atol=0.006, rtol=0)
+    assert float(out.mean()) == pytest.approx(1.0, abs=0.01)  # inverted: the mean is kept
+    assert out.unique().tolist() == pytest.approx([0.0, 1 / (1 - p)])
+    again = Dropout(p, torch.Generator().manual_seed(3))(x)
+    torch.testing.assert_close(again, out)  # the generator decides every draw
+    dropout.eval()
+    assert dropout(x) is x
+
+
+def test_dropout_passes_gradients_through_the_kept_elements_only() -> None:
+    x = torch.randn(64, 33, requires_grad=True)
+    out = Dropout(0.5, torch.Generator().manual_seed(0))(x)
+    out.sum().backward()
+    assert x.grad is not None
+    torch.testing.assert_close(x.grad, (out != 0).float() * 2.0)

@@ -22,8 +22,14 @@ from sessionrec.errors import ConfigError
 from sessionrec.testing import BAG_OF_WORDS_DIMENSION, BagOfWordsEncoder
 from sessionrec.text.base import TextEncoder
 from sessionrec.text.cache import EmbeddingCache
+from sessionrec.text.deferred import DeferredEncoder
 from sessionrec.text.huggingface import HuggingFaceEncoder
-from sessionrec.text.registry import DEFAULT_ENCODER_NAME, bundled_model_folder, load_encoder
+from sessionrec.text.registry import (
+    DEFAULT_ENCODER_NAME,
+    bundled_model_folder,
+    load_encoder,
+    load_encoder_on_use,
+)
 from sessionrec.text.sentence_transformers import SentenceTransformerEncoder
 
 # Set before anything imports huggingface_hub, which reads these once at import.
@@ -206,3 +212,29 @@ def test_the_encoding_bar_stays_out_of_logs_and_results(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == ""
+
+
+def test_on_use_encoder_loads_the_model_only_for_texts_not_cached(
+    tmp_path: Path, minilm: TextEncoder
+) -> None:
+    cache = EmbeddingCache(tmp_path)
+    first = load_encoder_on_use(None)
+    assert isinstance(first, DeferredEncoder) and first.name == DEFAULT_ENCODER_NAME
+    assert not first.loaded
+    vectors = cache.encode_with_cache(first, TEXTS)
+    assert first.loaded
+    np.testing.assert_allclose(vectors, minilm.encode(TEXTS), atol=1e-6)
+
+    again = load_encoder_on_use("default")
+    cached = EmbeddingCache(tmp_path).encode_with_cache(again, TEXTS[::-1])
+    assert not again.loaded  # every text was cached: no model built
+    np.testing.assert_array_equal(cached, vectors[::-1])
+    np.testing.assert_allclose(again.encode_queries(TEXTS[:1]), minilm.encode_queries(TEXTS[:1]))
+    assert again.loaded and again.dimension == 384
+
+
+def test_on_use_encoder_loads_other_specs_at_once_and_checks_the_name() -> None:
+    assert isinstance(load_encoder_on_use(str(bundled_model_folder())), SentenceTransformerEncoder)
+    wrong = DeferredEncoder("st:some-other-model", lambda: BagOfWordsEncoder())
+    with pytest.raises(ValueError, match="loaded a model named"):
+        wrong.encode(TEXTS)

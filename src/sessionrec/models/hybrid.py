@@ -132,8 +132,10 @@ class Hybrid(Recommender):
     ) -> Self:
         self.transformer.fit(train, catalogue, valid)
         self.vocab = self.transformer.vocab
+        part = self.transformer.config
+        # The cases the transformer's early stopping scored: a sample of a long log's.
         fit_data, batch, targets = validation_split(
-            train, valid, self.vocab, self.transformer.config.validation_share
+            train, valid, self.vocab, part.validation_share, part.max_length, part.seed
         )
         candidates = {name: self._neighbour(name).fit(fit_data) for name in self.config.neighbours}
         self.validation = self._validation_scores(candidates, batch, targets)

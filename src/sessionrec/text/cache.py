@@ -59,6 +59,17 @@ def text_key(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()
 
 
+def digests(keys: np.ndarray) -> list[bytes]:
+    """The 32-byte keys of a shard's ``S32`` array, each exactly as it was written.
+
+    Not ``bytes(key)``: numpy drops the trailing NUL bytes of an ``S`` element, so the one
+    digest in 256 that ends in a zero byte came back a byte short, never matched, and its
+    text was encoded again (loading the model) in every run.
+    """
+    raw = keys.tobytes()
+    return [raw[start : start + _KEY_BYTES] for start in range(0, len(raw), _KEY_BYTES)]
+
+
 @dataclass
 class _Store:
     """What is known in memory about one encoder's folder."""
@@ -160,7 +171,7 @@ class EmbeddingCache:
                 continue
             keys, vectors = loaded
             store.dimension = vectors.shape[1]
-            store.vectors.update(zip((bytes(k) for k in keys), vectors, strict=True))
+            store.vectors.update(zip(digests(keys), vectors, strict=True))
             store.read.add(path.name)
         return store
 

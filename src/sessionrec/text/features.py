@@ -8,7 +8,7 @@ import numpy as np
 
 from sessionrec.data.schema import ITEM_ID, Catalogue
 from sessionrec.text.cache import EmbeddingCache
-from sessionrec.text.registry import load_encoder
+from sessionrec.text.registry import load_encoder_on_use
 from sessionrec.text.template import DEFAULT_TEMPLATE, ItemTextTemplate
 
 logger = logging.getLogger(__name__)
@@ -23,7 +23,8 @@ def item_text_vectors(
     """Unit text vectors of the catalogue's items that have any text, keyed by item id.
 
     Items whose template renders empty are left out: models give them the ID path alone.
-    Vectors come from the on-disk cache where the same encoder saw the same text before.
+    Vectors come from the on-disk cache where the same encoder saw the same text before;
+    the default encoder's model is loaded only if some text is not cached.
     The default template is fitted to the catalogue's fields (`ItemTextTemplate.for_catalogue`).
     """
     texts = ItemTextTemplate.for_catalogue(catalogue, template, allow_id_fallback=True).build(
@@ -36,6 +37,6 @@ def item_text_vectors(
         logger.debug("no item in %s has text; the model uses item ids only", catalogue.source)
         return {}
     vectors = EmbeddingCache().encode_with_cache(
-        load_encoder(encoder), [t for _, t in with_text], show_progress=show_progress
+        load_encoder_on_use(encoder), [t for _, t in with_text], show_progress=show_progress
     )
     return {item: vectors[row] for row, (item, _) in enumerate(with_text)}

@@ -40,6 +40,7 @@ __all__ = [
     "ENCODER_CHOICES",
     "bundled_model_folder",
     "load_encoder",
+    "load_encoder_on_use",
 ]
 
 DEFAULT_ENCODER_NAME = "st:all-MiniLM-L6-v2"
@@ -116,6 +117,23 @@ def load_encoder(
     from sessionrec.text.sentence_transformers import SentenceTransformerEncoder
 
     return SentenceTransformerEncoder(_expand(rest), device=device)
+
+
+def load_encoder_on_use(spec: str | None = None) -> TextEncoder:
+    """The encoder `spec` names, its model loaded only once a vector is asked for, where
+    its cache name is known without loading it (the bundled default); any other spec is
+    loaded now, as `load_encoder` does.
+
+    For training, whose item vectors usually all come from the embedding cache
+    (`sessionrec.text.deferred`). The bundled package is still looked for now, so a
+    missing one is reported before training starts.
+    """
+    if (spec or "").strip() not in ("", "default"):
+        return load_encoder(spec)
+    from sessionrec.text.deferred import DeferredEncoder
+
+    bundled_model_folder()
+    return DeferredEncoder(DEFAULT_ENCODER_NAME, lambda: load_encoder(spec))
 
 
 def _e5_encoder(rest: str) -> TextEncoder:

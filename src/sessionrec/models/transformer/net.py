@@ -116,22 +116,30 @@ class TransformerConfig(NeuralConfig):
 
 
 class Dropout(nn.Module):
-    """Inverted dropout from a uniform draw: the same regulariser as `nn.Dropout`.
+    """Inverted dropout from 16 random bits an element: the same regulariser as `nn.Dropout`.
 
-    On CPU, torch's dropout draws its mask with `bernoulli_`, which cost an eighth of a
-    training step here; comparing a `rand_like` draw with p is about twice as fast.
+    On CPU, torch's dropout draws its mask with `bernoulli_`, and `rand_like` spends one
+    32-bit draw of the generator on every element; together with the arithmetic, dropout
+    took a fifth of a training step on ml-100k. One 64-bit draw here gives the bits of four
+    elements, and the mask is scaled before it meets `x`, so the backward pass is one
+    multiplication: 2.2 times faster forward and backward. `p` is rounded to 1/65536.
     """
 
     def __init__(self, p: float, generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.p = p
         self.generator = generator
+        # Bits read as a signed 16-bit integer h: P(h >= threshold) = 1 - p (rounded).
+        self.threshold = round(p * 65536) - 32768
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0:
+        if not self.training or self.p == 0 or x.numel() == 0:
             return x
-        keep = torch.rand_like(x, generator=self.generator) >= self.p
-        return x * keep / (1 - self.p)
+        n = x.numel()
+        words = torch.empty((n + 3) // 4, dtype=torch.int64, device=x.device)
+        words.random_(-(2**63), None, generator=self.generator)  # every bit random
+        keep = words.view(torch.int16)[:n].view(x.shape) >= self.threshold
+        return x * (keep * (1.0 / (1 - self.p))).to(x.dtype)
 
 
 class ItemEncoder(nn.Module):
@@ -227,16 +235,22 @@ class CausalSelfAttention(nn.Module):
         self.attention_dropout = Dropout(dropout, generator)
         self.resid_dropout = Dropout(dropout, generator)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        B, T, C = x.size()  # batch, time, channels
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+        """(B, T, C) outputs, or (B, 1, C) for the last position alone (`last_only`, with
+        `mask` (B, 1, 1, T), its row): what reading a session for its next item needs."""
+        B, _, C = x.size()  # batch, time, channels
         q, k, v = self.qkv(x).split(C, dim=2)
+        if last_only:
+            q = q[:, -1:]
         # (B, T, C) -> (B, heads, T, C / heads)
-        q, k, v = (t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v))
+        q, k, v = (
+            t.view(B, -1, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v)
+        )
         # Written out rather than F.scaled_dot_product_attention: with dropout, torch's CPU
         # path draws the attention mask with the slow bernoulli_ (see `Dropout`).
         weights = (q @ k.transpose(-2, -1) * self.scale).masked_fill(~mask, float("-inf"))
         attended = self.attention_dropout(weights.softmax(dim=-1)) @ v  # (B, heads, T, C / heads)
-        attended = attended.transpose(1, 2).contiguous().view(B, T, C)  # heads side by side
+        attended = attended.transpose(1, 2).contiguous().view(B, -1, C)  # heads side by side
         return self.resid_dropout(self.proj(attended))
 
 
@@ -266,8 +280,10 @@ class Block(nn.Module):
         self.ln2 = nn.LayerNorm(size)
         self.mlp = MLP(size, dropout, generator)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x = x + self.attention(self.ln1(x), mask)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+        """(B, T, C), or (B, 1, C) for the last position alone (see `CausalSelfAttention`)."""
+        attended = self.attention(self.ln1(x), mask, last_only)
+        x = (x[:, -1:] if last_only else x) + attended
         return x + self.mlp(self.ln2(x))
 
 
@@ -377,8 +393,19 @@ class CausalTransformer(nn.Module):
         _, text = self._score_targets(hidden, None, text_targets, text_part, probes)
         return Losses(logits, main, text)
 
-    def encode(self, items: torch.Tensor, types: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-        """(B, T, C) hidden states; position t has read the session up to and including t."""
+    def encode(
+        self,
+        items: torch.Tensor,
+        types: torch.Tensor,
+        table: torch.Tensor,
+        last_only: bool = False,
+    ) -> torch.Tensor:
+        """(B, T, C) hidden states; position t has read the session up to and including t.
+
+        `last_only`: (B, 1, C), the last position's alone, which is all that scoring a
+        session's next item reads; its last block then attends from that position only
+        (a third less work with two blocks, the same numbers).
+        """
         T = items.size(1)  # time
         padding = items < 0
         x = table[items.clamp(min=0)] * (~padding).unsqueeze(-1)  # (B, T, C)
@@ -391,8 +418,12 @@ class CausalTransformer(nn.Module):
         causal = torch.ones(T, T, dtype=torch.bool, device=items.device).tril()
         visible = (~padding).unsqueeze(1) | torch.eye(T, dtype=torch.bool, device=items.device)
         mask = (causal & visible).unsqueeze(1)  # (B, 1, T, T)
-        for block in self.blocks:
+        blocks = list(self.blocks)
+        last = blocks.pop() if last_only and blocks else None
+        for block in blocks:
             x = block(x, mask)
+        if last_only:
+            x = x[:, -1:] if last is None else last(x, mask[:, :, -1:], last_only=True)
         return self.ln_f(x)
 
     def _score_targets(
@@ -410,13 +441,18 @@ class CausalTransformer(nn.Module):
         hidden, targets = hidden[has_target], targets[has_target]  # (N, C), (N,)
         if self.items.n_items > self.config.sampled_softmax_above:
             return self.sampled_softmax(hidden, targets, table, excluded)
-        logits = hidden @ table.T  # (N, n_items)
+        blocked = None if self.items.all_trained else ~self.items.trained
+        if excluded is not None and bool(excluded.any()):
+            blocked = excluded if blocked is None else blocked | excluded
+        if blocked is None:
+            logits = hidden @ table.T  # (N, n_items)
+        else:
+            # Items that must never be scored get -inf through the product's bias term: the
+            # same logits as masking them after, without a masked copy forward and backward.
+            floor = torch.zeros(len(blocked), dtype=hidden.dtype, device=hidden.device)
+            logits = torch.addmm(floor.masked_fill(blocked, float("-inf")), hidden, table.T)
         if self.repeats is not None and items is not None:
             logits = self.repeats.add_to(logits, items, has_target)
-        if not self.items.all_trained:
-            logits = logits.masked_fill(~self.items.trained, float("-inf"))
-        if excluded is not None and bool(excluded.any()):
-            logits = logits.masked_fill(excluded, float("-inf"))
         if len(targets) == 0:
             return logits, logits.sum() * 0.0
         return logits, F.cross_entropy(logits, targets)

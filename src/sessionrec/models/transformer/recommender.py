@@ -117,7 +117,7 @@ class SessionTransformer(EmbeddingSpace, Recommender):
         refit_items = valid.item_ids() if valid is not None and cfg.refit else []
         self.vocab = Vocabulary(train.item_ids() + refit_items + extra)
         fit_data, valid_batch, valid_targets = validation_split(
-            train, valid, self.vocab, cfg.validation_share
+            train, valid, self.vocab, cfg.validation_share, cfg.max_length, cfg.seed
         )
 
         def validate() -> float:

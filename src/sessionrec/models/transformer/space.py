@@ -178,7 +178,8 @@ class EmbeddingSpace:
         read, read_types = without_leading_padding(items, type_codes)
         with inference(net):
             table = net.items.table()
-            hidden = net.encode(torch.from_numpy(read), torch.from_numpy(read_types), table)
+            read_items, read_codes = torch.from_numpy(read), torch.from_numpy(read_types)
+            hidden = net.encode(read_items, read_codes, table, last_only=True)
         out = hidden[:, -1, :].numpy().astype(np.float32)  # the last position's reading
         out[(items < 0).all(axis=1)] = 0.0
         return out
