@@ -112,7 +112,7 @@ class GRU4Rec(Recommender):
         cfg = self.config
         self.vocab = Vocabulary(train.item_ids())
         fit_data, valid_batch, valid_targets = validation_split(
-            train, valid, self.vocab, cfg.validation_share
+            train, valid, self.vocab, cfg.validation_share, cfg.max_length, cfg.seed
         )
         sequences = [s for s in split_sequences(fit_data, self.vocab)[0] if len(s) >= 2]
         generator = torch.Generator().manual_seed(cfg.seed)  # every draw of the network
