@@ -92,7 +92,7 @@ def test_leading_padding_is_cut_from_every_aligned_array() -> None:
     assert without_leading_padding(all_padding)[0].shape == (2, 1)
 
 
-def test_a_chunk_of_a_batch_keeps_its_event_types() -> None:
+def test_a_chunk_or_a_pick_of_a_batch_keeps_its_event_types() -> None:
     items = [np.array([1, 2]), np.array([3]), np.array([4, 5, 6])]
     types = [np.array([0, 1]), np.array([2]), np.array([0, 0, 3])]
     chunk = SessionBatch(items, types).rows(1, 3)
@@ -100,6 +100,11 @@ def test_a_chunk_of_a_batch_keeps_its_event_types() -> None:
     assert chunk.event_types is not None
     assert [t.tolist() for t in chunk.event_types] == [[2], [0, 0, 3]]
     assert SessionBatch(items).rows(0, 1).event_types is None
+    picked = SessionBatch(items, types).take(np.array([2, 0]))
+    assert [s.tolist() for s in picked.items] == [[4, 5, 6], [1, 2]]
+    assert picked.event_types is not None
+    assert [t.tolist() for t in picked.event_types] == [[0, 0, 3], [0, 1]]
+    assert SessionBatch(items).take([1]).event_types is None
 
 
 def test_cases_within_the_event_budget_stay_whole() -> None:

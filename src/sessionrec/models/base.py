@@ -51,6 +51,11 @@ class SessionBatch:
         types = None if self.event_types is None else self.event_types[start:stop]
         return SessionBatch(self.items[start:stop], types)
 
+    def take(self, indices: Sequence[int] | np.ndarray) -> SessionBatch:
+        """The sessions at `indices`, in that order, with their event types."""
+        types = None if self.event_types is None else [self.event_types[i] for i in indices]
+        return SessionBatch([self.items[i] for i in indices], types)
+
     def known(self, i: int) -> np.ndarray:
         """Session i without its unknown items: models score what they know."""
         seq = self.items[i]

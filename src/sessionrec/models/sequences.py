@@ -174,8 +174,7 @@ def within_event_budget(
         return batch, targets
     order = np.random.default_rng(seed).permutation(len(targets))
     kept = np.sort(order[np.cumsum(lengths[order]) <= budget])
-    types = None if batch.event_types is None else [batch.event_types[i] for i in kept]
-    return SessionBatch([batch.items[i] for i in kept], types), targets[kept]
+    return batch.take(kept), targets[kept]
 
 
 def validation_score(

@@ -164,8 +164,7 @@ class SessionTransformer(EmbeddingSpace, Recommender):
         assert text_parts is not None  # probes exist only with text
         for start in range(0, len(chosen), 512):
             rows = chosen[start : start + 512]
-            types = None if batch.event_types is None else [batch.event_types[r] for r in rows]
-            sessions = SessionBatch([batch.items[r] for r in rows], types)
+            sessions = batch.take(rows)
             histories = [sessions.known(i) for i in range(len(sessions))]
             full, text = self._head_scores(
                 self.session_vectors(sessions), item_vectors, text_parts, histories
