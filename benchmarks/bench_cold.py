@@ -4,7 +4,7 @@ Run: `.venv/bin/python benchmarks/bench_cold.py [--seeds 0,1,2] [--share 0.1]`. 
 seed, a seeded random share of items is removed from training entirely (as `sessionrec
 evaluate --protocol leave-one-out --cold-items 0.1 --seed S` does); the transformer is
 trained with item text (default), with text but no boost for new items (their scores are
-then the text head's calibrated probabilities), and without text (the ID-only ablation,
+then their borrowed vectors' alone, `models.exposure`), and without text (the ID-only ablation,
 `--set use_text=false`), and each is scored on test cases whose target is a cold item and
 on the rest. Target: the default's cold-target HR@20 ≥ 0.3 × its warm-target HR@20 (mean
 over seeds).

@@ -513,7 +513,11 @@ def test_generic_format_on_a_folder(tmp_path: Path) -> None:
         load_dataset(tmp_path, "csv")
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,  # correctness, not speed: a loaded machine must not fail it
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     st.lists(
         st.tuples(

@@ -329,7 +329,7 @@ def test_the_engine_scores_items_exactly_as_the_model_does(
     engine.upsert_item("a-new", "New cartoon", text="cartoon animation kids family colourful")
     transformer = model.transformer if isinstance(model, Hybrid) else model
     assert isinstance(transformer, SessionTransformer) and transformer.repeat_bias() is not None
-    assert transformer.calibrates_untrained_items  # the text head scores the new item
+    assert transformer.borrows_untrained_vectors  # the text head scores the new item
     every_item = np.arange(engine.n_items)
     for items in (["a1", "a2", "a1"], ["t1", "a2", "t1", "c3"], [f"c{i % 12}" for i in range(30)]):
         got = engine.scores(Query(events=views(*items), exclude_seen=False))

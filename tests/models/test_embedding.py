@@ -84,7 +84,7 @@ def test_item_scores_are_the_models_scores(kind: str, weight: float) -> None:
     model = fitted(kind, weight)
     arrays = add_fresh(model)
     transformer = model if isinstance(model, SessionTransformer) else model.transformer
-    assert transformer.calibrates_untrained_items  # 'y_new' and 'fresh' use the text head
+    assert transformer.borrows_untrained_vectors  # 'y_new' and 'fresh' use the text head
     assert transformer.repeat_bias() is not None
     assert len(arrays) == model.n_items and arrays.vocab.ids[-1] == "fresh"
     batch = sessions(model)

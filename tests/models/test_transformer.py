@@ -9,9 +9,16 @@ import numpy as np
 import pytest
 import torch
 
+from sessionrec.data.schema import Interactions
 from sessionrec.errors import ConfigError
 from sessionrec.models.base import SessionBatch
-from sessionrec.models.exposure import BOOST_GRID, PROBE_SHARE
+from sessionrec.models.exposure import (
+    BOOST_GRID,
+    NEIGHBOUR_CHOICES,
+    NEIGHBOURS,
+    PROBE_SHARE,
+    borrowed_vectors,
+)
 from sessionrec.models.sequences import with_validation
 from sessionrec.models.transformer import Dropout, SessionTransformer, TransformerConfig
 from sessionrec.testing import QUICK_TRANSFORMER_PAIRS, interactions, pairs_log
@@ -111,13 +118,32 @@ def test_scores_are_session_vectors_dot_item_vectors() -> None:
     assert model.session_vectors(SessionBatch.of([])).tolist() == [[0.0] * 32]
 
 
-def test_text_in_item_space_matches_an_untrained_item() -> None:
+def test_an_untrained_item_borrows_its_vector_and_text_reads_through_the_adapter() -> None:
     vectors = text_vectors()
     model = SessionTransformer(QUICK_TRANSFORMER_PAIRS, text_vectors=vectors)
     model.fit(pairs_log())
+    assert model.net is not None
+    row = model.vocab.index("y_new")
     projected = model.text_to_item_space(vectors["y_new"][None, :])
+    table, parts = model._item_tables()
+    assert parts is not None
+    np.testing.assert_allclose(projected[0], parts[row], rtol=1e-5, atol=1e-6)
+    # Its vector is borrowed from the trained items nearest its text, as many as chosen.
+    neighbours = int(model.net.items.new_item_neighbours)
+    assert neighbours in NEIGHBOUR_CHOICES
+    trained = model.net.items.trained.numpy()
+    expected = borrowed_vectors(table, parts, trained, np.array([row]), neighbours)
+    np.testing.assert_allclose(model.item_vectors()[row], expected[0], rtol=1e-5, atol=1e-6)
+    # Without a text head there is nothing to borrow by: the text part is the vector.
+    plain = SessionTransformer(
+        replace(QUICK_TRANSFORMER_PAIRS, text_head=0.0), text_vectors=vectors
+    )
+    plain.fit(pairs_log())
     np.testing.assert_allclose(
-        projected[0], model.item_vectors()[model.vocab.index("y_new")], rtol=1e-5, atol=1e-6
+        plain.text_to_item_space(vectors["y_new"][None, :])[0],
+        plain.item_vectors()[plain.vocab.index("y_new")],
+        rtol=1e-5,
+        atol=1e-6,
     )
     with pytest.raises(ConfigError, match="shape"):
         model.text_to_item_space(np.zeros((1, 3), dtype=np.float32))
@@ -152,21 +178,62 @@ def test_the_embedding_interface_needs_text_for_text_operations() -> None:
         model.text_to_item_space(np.zeros((1, 16), dtype=np.float32))
 
 
-def test_with_ids_an_untrained_item_competes_through_the_text_head() -> None:
-    """'y_new' (never trained) reads like 'y3': after x3 it must rank next to y3."""
-    vectors = text_vectors()
-    model = SessionTransformer(QUICK_TRANSFORMER_PAIRS, text_vectors=vectors)
-    model.fit(pairs_log())
-    assert model.calibrates_untrained_items
-    scores = model.score(SessionBatch([model.vocab.lookup(["x3"])]))[0]
-    assert np.isfinite(scores).all()
-    rank = int((scores > scores[model.vocab.index("y_new")]).sum())
-    assert rank <= 1  # first, or second behind y3 itself
-    plain = SessionTransformer(
-        replace(QUICK_TRANSFORMER_PAIRS, text_head=0.0), text_vectors=vectors
-    )
-    plain.fit(pairs_log())
-    assert not plain.calibrates_untrained_items
+def two_kinds() -> tuple[Interactions, dict[str, np.ndarray]]:
+    """Sessions that stay within one of two kinds of 25 items ('a…', 'b…'), each kind's
+    texts around its own centre; 'a_new' (never in a session) has an 'a' text."""
+    rng = np.random.default_rng(0)
+    centres = {kind: rng.normal(size=16) for kind in "ab"}
+    vectors = {
+        f"{kind}{i}": (centres[kind] + 0.3 * rng.normal(size=16)).astype(np.float32)
+        for kind in "ab"
+        for i in range(25)
+    }
+    vectors["a_new"] = (centres["a"] + 0.3 * rng.normal(size=16)).astype(np.float32)
+    rows: list[tuple[str, str, float]] = []
+    for s in range(200):
+        kind = "ab"[s % 2]
+        for t, i in enumerate(rng.choice(25, size=4, replace=False)):
+            rows.append((f"s{s}", f"{kind}{i}", 10.0 * s + t))
+    return interactions(rows), vectors
+
+
+def test_an_untrained_item_ranks_with_the_kind_its_text_belongs_to() -> None:
+    log, vectors = two_kinds()
+    config = replace(QUICK_TRANSFORMER_PAIRS, epochs=15, patience=15)
+    model = SessionTransformer(config, text_vectors=vectors).fit(log)
+    assert model.borrows_untrained_vectors
+    new = model.vocab.index("a_new")
+    b_rows = model.vocab.lookup([f"b{i}" for i in range(25)])
+    after_a = model.score(SessionBatch([model.vocab.lookup(["a1", "a2"])]))[0]
+    after_b = model.score(SessionBatch([model.vocab.lookup(["b1", "b2"])]))[0]
+    assert np.isfinite(after_a).all()
+    # Borrowed from 'a' items: after 'a' items it beats every 'b' item, after 'b' items
+    # every 'b' item beats it.
+    assert after_a[new] > after_a[b_rows].max()
+    assert after_b[new] < after_b[b_rows].min()
+    plain = SessionTransformer(replace(config, text_head=0.0), text_vectors=vectors).fit(log)
+    assert not plain.borrows_untrained_vectors
+
+
+def test_the_neighbours_chosen_are_saved_and_an_older_model_loads_with_the_default(
+    tmp_path: Path,
+) -> None:
+    log, vectors = two_kinds()
+    config = replace(QUICK_TRANSFORMER_PAIRS, epochs=5, patience=5)
+    model = SessionTransformer(config, text_vectors=vectors).fit(log)
+    assert model.net is not None
+    model.net.items.new_item_neighbours.fill_(5)  # as if validation had chosen 5
+    model.save(tmp_path / "m")
+    loaded = SessionTransformer.load(tmp_path / "m")
+    assert loaded.net is not None and int(loaded.net.items.new_item_neighbours) == 5
+    np.testing.assert_allclose(loaded.item_vectors(), model.item_vectors(), rtol=1e-6)
+    # Saved before the buffer existed: the number used until it was chosen.
+    arrays = model._to_arrays()
+    del arrays["items.new_item_neighbours"]
+    older = SessionTransformer(config)
+    older.vocab = model.vocab
+    older._from_arrays(arrays)
+    assert older.net is not None and int(older.net.items.new_item_neighbours) == NEIGHBOURS
 
 
 def test_probes_are_kept_from_the_text_head_and_set_the_boost() -> None:

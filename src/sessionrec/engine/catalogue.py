@@ -220,7 +220,7 @@ class CatalogueSnapshot:
     """Which items are among an item's closest (over `arrays.similarity` and `scale_rows`),
     remembered for this snapshot: 'close to X' and a dislike's near-duplicates."""
     untrained: np.ndarray
-    """Sorted rows the model scores by its text head (never trained on): candidates of
+    """Sorted rows of items the model never trained on, which it boosts: candidates of
     every request where candidates are retrieved (`retrieval`)."""
 
     @classmethod
@@ -273,7 +273,7 @@ class CatalogueSnapshot:
 
 
 def untrained_rows(arrays: ItemArrays) -> np.ndarray:
-    """Sorted rows scored by the model's text head: items it never trained on."""
+    """Sorted rows of the items the model never trained on (it boosts their scores)."""
     if arrays.trained is None or arrays.text_parts is None:
         return np.zeros(0, dtype=np.int64)
     return np.flatnonzero(~arrays.trained).astype(np.int64)

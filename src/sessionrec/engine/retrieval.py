@@ -5,8 +5,8 @@ alone reads 256 MB), a model whose scores are dot products with the item vectors
 (`models.embedding.RowScoringModel`) has its best rows found by the index those vectors
 are searched through (`index.FaissIndex`), and only those are scored. Each interest's
 query retrieves its best `size` rows; the session's own items (whose learned repeat
-offsets may lift them) and items the model never trained on (scored by its text head, not
-by the index's vectors) are candidates always. The scale that standardises scores is
+offsets may lift them) and items the model never trained on (whose boost the index's
+vectors do not hold) are candidates always. The scale that standardises scores is
 measured on the same fixed sample of rows as the dense path's.
 
 What changes against scoring every item: an item the index misses (about 1 % of the true

@@ -45,8 +45,8 @@ class ItemArrays:
     knn_index: np.ndarray | None = None
     """(n,) index of each item in a hybrid's kNN vocabulary (-1: unknown to it)."""
     text_parts: np.ndarray | None = None
-    """(n, C) the text parts of the item vectors, where the model scores items it never
-    trained on through its text head."""
+    """(n, C) the text parts of the item vectors, where the model finds the trained items
+    a new item borrows its vector from."""
     trained: np.ndarray | None = None
     """(n,) bool: the model trained on the item (with `text_parts`)."""
 
@@ -134,7 +134,7 @@ class EmbeddingModel(Protocol):
 class RowScoringModel(Protocol):
     """An embedding model that can score chosen rows alone: its scores are dot products
     with `ItemArrays.item_vectors` (plus offsets for the session's own items and, for items
-    it never trained on, a text head), so an engine over a catalogue too large to score
+    it never trained on, a boost), so an engine over a catalogue too large to score
     whole retrieves the best rows through an index over the item vectors and scores those
     (the transformer; not the hybrid, whose kNN half is no dot product)."""
 

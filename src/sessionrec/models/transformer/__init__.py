@@ -8,8 +8,9 @@ original one-negative BCE by a wide margin).
 
 ID dropout zeroes an item's ID part at random during training, so the text path alone
 learns to stand for an item. A second loss (the text head) scores items by their text part
-alone; an item never seen in training is scored by that head, on the full head's scale,
-plus a boost chosen on validation (`models.exposure`). Learned offsets push down items the
+alone, which makes the text parts a map of what people treat alike; an item never seen in
+training borrows the mean vector of its nearest trained items on that map, plus a boost
+chosen on validation (`models.exposure`). Learned offsets push down items the
 session already holds where the training data says people do not repeat
 (`models.repeats`).
 

@@ -20,6 +20,7 @@ from torch import nn
 from sessionrec.data.schema import EventType
 from sessionrec.data.vocab import UNKNOWN_INDEX
 from sessionrec.errors import ConfigError
+from sessionrec.models.exposure import NEIGHBOURS
 from sessionrec.models.neural import NeuralConfig, reset_parameters
 from sessionrec.models.repeats import RepeatBias
 from sessionrec.text.template import DEFAULT_TEMPLATE
@@ -77,15 +78,16 @@ class TransformerConfig(NeuralConfig):
     """Probability of hiding an item's ID part in training (teaches the text path)."""
     text_head: float = 1.0
     """Loss weight of the text head, a second loss that scores items by their text part
-    alone (0: off). It makes the adapter a recommender on its own, so items never seen in
-    training (which have nothing else) get scores on the scale of the trained ones."""
+    alone (0: off). It makes the adapter a recommender on its own, so the text parts of
+    items people treat alike lie close, and an item never seen in training borrows its
+    vector from its nearest trained items there (`models.exposure`)."""
     text_head_positions: float = 0.25
     """Share of target positions (drawn per batch) the text head's loss is taken over: an
     estimate, as it costs as much as the main loss when taken everywhere."""
     new_item_exposure: float = 0.3
     """Target share: items never seen in training get the smallest score boost under which
     they reach a top 20 at least this share as often as trained items do on validation
-    (`models.exposure`); 0: no boost, their scores are the text head's probabilities."""
+    (`models.exposure`); 0: no boost, their scores are their borrowed vectors' alone."""
     text_encoder: str | None = None
     """Text encoder spec for `sessionrec.text.load_encoder` (None: the bundled MiniLM)."""
     text_template: str = DEFAULT_TEMPLATE
@@ -154,7 +156,10 @@ class ItemEncoder(nn.Module):
     probes: torch.Tensor
     """(n_items,) bool: trained items the text head does not train on (`models.exposure`)."""
     new_item_boost: torch.Tensor
-    """() the log-probability boost of items never trained on, chosen on validation."""
+    """() the score boost of items never trained on, chosen on validation."""
+    new_item_neighbours: torch.Tensor
+    """() how many trained items a new item borrows its vector from, chosen on validation
+    (`models.exposure`)."""
 
     def __init__(
         self,
@@ -177,6 +182,7 @@ class ItemEncoder(nn.Module):
         self.register_buffer("log_q", torch.full((n_items,), -math.log(max(n_items, 1))))
         self.register_buffer("probes", torch.zeros(n_items, dtype=torch.bool))
         self.register_buffer("new_item_boost", torch.zeros(()))
+        self.register_buffer("new_item_neighbours", torch.tensor(NEIGHBOURS))
         self.adapter = (
             nn.Sequential(
                 nn.Linear(text.shape[1], size),
@@ -492,6 +498,7 @@ DATA_BUFFERS = (
     "items.log_q",
     "items.probes",
     "items.new_item_boost",
+    "items.new_item_neighbours",
 )
 """Item buffers a network takes from its own training data and catalogue, never from the
 network it is warm-started from (`warm_start`)."""

@@ -20,7 +20,15 @@ from sessionrec.data.vocab import Vocabulary
 from sessionrec.errors import ConfigError
 from sessionrec.metrics import ndcg, target_ranks
 from sessionrec.models.base import Recommender, SessionBatch
-from sessionrec.models.exposure import PROBE_SHARE, BoostSearch, choose_probes
+from sessionrec.models.exposure import (
+    HIT_K,
+    NEIGHBOUR_CHOICES,
+    NEIGHBOURS,
+    PROBE_SHARE,
+    BoostSearch,
+    borrowed_vectors,
+    choose_probes,
+)
 from sessionrec.models.neural import load_module_arrays, module_arrays
 from sessionrec.models.sequences import (
     split_sequences,
@@ -152,26 +160,60 @@ class SessionTransformer(EmbeddingSpace, Recommender):
         return self
 
     def _choose_new_item_boost(self, batch: SessionBatch, targets: np.ndarray) -> None:
-        """Set the boost of items never trained on from the probes' validation hit rate."""
+        """Set the boost of items never trained on, and how many neighbours they borrow
+        their vectors from, by the probes' validation hit rates (`models.exposure`)."""
         net = self._fitted_net()
         probes = net.items.probes.numpy()
         if not probes.any() or len(targets) == 0:
             return
-        search = BoostSearch(probes, net.items.trained.numpy())
         chosen = np.random.default_rng(self.config.seed).permutation(len(targets))
         chosen = np.sort(chosen[:MAX_BOOST_CASES])
-        item_vectors, text_parts = self._item_tables()
-        assert text_parts is not None  # probes exist only with text
-        for start in range(0, len(chosen), 512):
-            rows = chosen[start : start + 512]
-            sessions = batch.take(rows)
-            histories = [sessions.known(i) for i in range(len(sessions))]
-            full, text = self._head_scores(
-                self.session_vectors(sessions), item_vectors, text_parts, histories
+        best: tuple[float, int, float] | None = None  # hit rate, neighbours, boost
+        for neighbours in NEIGHBOUR_CHOICES:
+            search = self._boost_search(batch.take(chosen), targets[chosen], neighbours)
+            boost = search.smallest_boost(self.config.new_item_exposure)
+            rate = search.hit_rate(boost)
+            logger.debug(
+                "new items from %d neighbours: boost %.2f, hit rate %.4f", neighbours, boost, rate
             )
-            assert text is not None
-            search.add(full, text, targets[rows])
-        net.items.new_item_boost.fill_(search.smallest_boost(self.config.new_item_exposure))
+            if best is None or rate > best[0]:
+                best = (rate, neighbours, boost)
+        assert best is not None
+        _, neighbours, boost = best
+        net.items.new_item_neighbours.fill_(neighbours)
+        net.items.new_item_boost.fill_(boost)
+        logger.info(
+            "new items: vectors borrowed from %d trained neighbours, boost %.2f "
+            "(validation hit rate @%d %.4f)",
+            neighbours,
+            boost,
+            HIT_K,
+            best[0],
+        )
+
+    def _boost_search(
+        self, batch: SessionBatch, targets: np.ndarray, neighbours: int
+    ) -> BoostSearch:
+        """The probes' and known targets' hits at every boost, new items (and each probe
+        target as one) borrowing from `neighbours` trained items."""
+        net = self._fitted_net()
+        trained = net.items.trained.numpy()
+        probe_rows = np.flatnonzero(net.items.probes.numpy() & trained)
+        search = BoostSearch(net.items.probes.numpy(), trained)
+        item_vectors, text_parts = self._item_tables(neighbours)
+        assert text_parts is not None  # probes exist only with text
+        # Each probe as a new item: borrowed from its nearest trained items, never itself.
+        as_new = borrowed_vectors(item_vectors, text_parts, trained, probe_rows, neighbours)
+        for start in range(0, len(targets), 512):
+            sessions = batch.rows(start, start + 512)
+            case_targets = targets[start : start + 512]
+            histories = [sessions.known(i) for i in range(len(sessions))]
+            queries = self.session_vectors(sessions, item_vectors)
+            scores = self._head_scores(queries, item_vectors, histories)
+            at = np.minimum(np.searchsorted(probe_rows, case_targets), len(probe_rows) - 1)
+            probe_scores = np.einsum("bc,bc->b", queries, as_new[at]).astype(np.float64)
+            search.add(scores, probe_scores, case_targets)
+        return search
 
     def _new_net(self, data: Interactions) -> CausalTransformer:
         """A freshly initialised network for items as they occur in `data`, with its own
@@ -242,17 +284,11 @@ class SessionTransformer(EmbeddingSpace, Recommender):
     # -- scoring (the embedding space's scores, `EmbeddingSpace._scores`) -----------------
 
     def score(self, sessions: SessionBatch) -> np.ndarray:
-        item_vectors, text_parts = self._item_tables()
-        head = self._has_text_head
-        trained = self._fitted_net().items.trained.numpy() if head else None
+        item_vectors, _ = self._item_tables()
+        trained = self._fitted_net().items.trained.numpy() if self._has_text_head else None
         histories = [sessions.known(i) for i in range(len(sessions))]
-        return self._scores(
-            self.session_vectors(sessions),
-            item_vectors,
-            text_parts if head else None,
-            trained,
-            histories,
-        )
+        queries = self.session_vectors(sessions, item_vectors)
+        return self._scores(queries, item_vectors, trained, histories)
 
     # -- persistence ----------------------------------------------------------------------
 
@@ -270,7 +306,10 @@ class SessionTransformer(EmbeddingSpace, Recommender):
             len(self.vocab), cfg.embedding_size, text_tensor, cfg.use_ids, cfg.dropout, generator
         )
         self.net = CausalTransformer(cfg, items, generator)
-        load_module_arrays(self.net, {current_name(k): v for k, v in arrays.items()})
+        state = {current_name(k): v for k, v in arrays.items()}
+        # Saved before new items borrowed their vectors: the number used until it was chosen.
+        state.setdefault("items.new_item_neighbours", np.array(NEIGHBOURS))
+        load_module_arrays(self.net, state)
 
 
 def negative_log_probabilities(train: Interactions, vocab: Vocabulary) -> np.ndarray:

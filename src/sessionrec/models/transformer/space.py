@@ -1,8 +1,9 @@
 """The fitted transformer as an embedding space: session vectors, item vectors, scores.
 
 Scores are dot products of a session vector and item vectors, plus the learned offsets of
-items the session already holds, with the text head's scores for items the model never
-trained on. `EmbeddingSpace._scores` computes them once for both callers: `score` (one
+items the session already holds; an item the model never trained on has a vector borrowed
+from its nearest trained items by text, and a boost (`models.exposure`).
+`EmbeddingSpace._scores` computes them once for both callers: `score` (one
 session vector per session of a batch) and the interactive engine's `item_scores` (query
 vectors it has steered), so the engine's base scores are the model's scores. The rest
 implements `models.embedding.EmbeddingModel`: per-item arrays, one session read event by
@@ -23,7 +24,7 @@ from sessionrec.data.vocab import UNKNOWN_INDEX, Vocabulary
 from sessionrec.errors import ConfigError
 from sessionrec.models.base import SessionBatch
 from sessionrec.models.embedding import ItemArrays, frozen
-from sessionrec.models.exposure import as_new_items
+from sessionrec.models.exposure import borrowed_vectors
 from sessionrec.models.neural import inference
 from sessionrec.models.repeats import repeat_offsets
 from sessionrec.models.sequences import left_pad, without_leading_padding
@@ -138,19 +139,6 @@ def dot_rows(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     return queries @ vectors.T
 
 
-def estimated_partition(exact: np.ndarray, sample: np.ndarray, rest: int) -> np.ndarray:
-    """(R,) log Σ exp over a set of items known exactly in part: `exact` (R, m) their
-    scores, and `rest` more items estimated as `rest` times the mean of exp over `sample`
-    (R, s) (none estimated when the sample is empty)."""
-    top = exact.max(axis=1, initial=-np.inf)
-    if sample.shape[1]:
-        top = np.maximum(top, sample.max(axis=1))
-    total = np.exp(exact - top[:, None]).sum(axis=1)
-    if sample.shape[1] and rest > 0:
-        total += rest * np.exp(sample.astype(np.float64) - top[:, None]).mean(axis=1)
-    return top + np.log(total)
-
-
 class EmbeddingSpace:
     """The embedding-space half of `SessionTransformer` (see the module docstring)."""
 
@@ -167,9 +155,15 @@ class EmbeddingSpace:
 
     # -- vectors ----------------------------------------------------------------------------
 
-    def session_vectors(self, sessions: SessionBatch) -> np.ndarray:
-        """(B, C) float32: what each session asks for (zeros for a session with no known item)."""
+    def session_vectors(
+        self, sessions: SessionBatch, item_vectors: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(B, C) float32: what each session asks for (zeros for a session with no known
+        item), reading the items through `item_vectors` (default: `item_vectors()`), so an
+        item never trained on reads as its borrowed vector, as the engine reads it."""
         net = self._fitted_net()
+        if item_vectors is None:
+            item_vectors = self.item_vectors()
         n = len(sessions)
         items = self._padded_items(sessions)
         type_codes = left_pad(
@@ -177,7 +171,7 @@ class EmbeddingSpace:
         )
         read, read_types = without_leading_padding(items, type_codes)
         with inference(net):
-            table = net.items.table()
+            table = torch.from_numpy(item_vectors)
             read_items, read_codes = torch.from_numpy(read), torch.from_numpy(read_types)
             hidden = net.encode(read_items, read_codes, table, last_only=True)
         out = hidden[:, -1, :].numpy().astype(np.float32)  # the last position's reading
@@ -195,14 +189,23 @@ class EmbeddingSpace:
         """(n_items, C) float32 item vectors, in vocabulary order."""
         return self._item_tables()[0]
 
-    def _item_tables(self) -> tuple[np.ndarray, np.ndarray | None]:
+    def _item_tables(self, neighbours: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """(n_items, C) float32 item vectors and their text parts (None without text), from
-        one pass of the adapter over the catalogue."""
+        one pass of the adapter over the catalogue. With a text head, items never trained
+        on have vectors borrowed from their `neighbours` nearest trained items (default:
+        the number the model chose, `models.exposure`)."""
         net = self._fitted_net()
         with inference(net):
             ids, text = net.items.parts()
             table = net.items.combine(ids, text).numpy().astype(np.float32)
-        return table, None if text is None else text.numpy().astype(np.float32)
+        parts = None if text is None else text.numpy().astype(np.float32)
+        if parts is not None and self._has_text_head:
+            trained = net.items.trained.numpy()
+            new = np.flatnonzero(~trained)
+            if len(new) and trained.any():
+                k = int(net.items.new_item_neighbours) if neighbours is None else neighbours
+                table[new] = borrowed_vectors(table, parts, trained, new, k)
+        return table, parts
 
     def repeat_bias(self) -> np.ndarray | None:
         """The learned score offset per distance bucket (`models.repeats`), if any."""
@@ -216,15 +219,15 @@ class EmbeddingSpace:
 
     @property
     def _has_text_head(self) -> bool:
-        """Whether the model has a text head to score items it never trained on."""
+        """Whether the model has a text head, whose text parts new items borrow vectors by."""
         items = self._fitted_net().items
         return self.config.text_head > 0 and items.ids is not None and items.adapter is not None
 
     @property
-    def calibrates_untrained_items(self) -> bool:
-        """Whether items never seen in training are scored by the text head, shifted onto
-        the scale of the full scores (`models.exposure.as_new_items`), rather than by their
-        text part dotted with the session as if it were a full item vector."""
+    def borrows_untrained_vectors(self) -> bool:
+        """Whether items never seen in training are scored through vectors borrowed from
+        their nearest trained items by text, plus the boost (`models.exposure`), rather
+        than by their text part dotted with the session as if it were a full item vector."""
         items = self._fitted_net().items
         return self._has_text_head and not items.all_trained and bool(items.trained.any())
 
@@ -234,31 +237,22 @@ class EmbeddingSpace:
         self,
         queries: np.ndarray,
         item_vectors: np.ndarray,
-        text_parts: np.ndarray | None,
         trained: np.ndarray | None,
         histories: Sequence[np.ndarray],
     ) -> np.ndarray:
         """(B, n) float64 scores of every item for B session vectors, with the repeat
-        offsets of each session's `histories` and, given the text parts, text-head scores
-        for the items never `trained` on, shifted onto the full head's scale and boosted
-        (`models.exposure.as_new_items`). What `score` and `item_scores` both return."""
-        if trained is None or not 0 < trained.sum() < len(trained):
-            text_parts = None  # every item trained (or none): no text-head scores needed
-        full, text = self._head_scores(queries, item_vectors, text_parts, histories)
-        if text is None or trained is None:
-            return full
-        boost = float(self._fitted_net().items.new_item_boost)
-        return as_new_items(full, text, ~trained, trained, boost)
+        offsets of each session's `histories` and, given which items were `trained` on, the
+        new-item boost on the others (whose rows of `item_vectors` are borrowed,
+        `models.exposure`). What `score` and `item_scores` both return."""
+        full = self._head_scores(queries, item_vectors, histories)
+        if trained is not None and 0 < np.count_nonzero(trained) < len(trained):
+            full[:, ~trained] += float(self._fitted_net().items.new_item_boost)
+        return full
 
     def _head_scores(
-        self,
-        queries: np.ndarray,
-        item_vectors: np.ndarray,
-        text_parts: np.ndarray | None,
-        histories: Sequence[np.ndarray],
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """(B, n) float64 scores by the full head (with the repeat offsets) and, given the
-        text parts, by the text head (without: the items it must score are new)."""
+        self, queries: np.ndarray, item_vectors: np.ndarray, histories: Sequence[np.ndarray]
+    ) -> np.ndarray:
+        """(B, n) float64 dot products with the repeat offsets, without the boost."""
         # A session with no known item has a zero vector and no repeats: all scores 0.
         # (B, n): one matrix product for the whole batch, in float64 from here on.
         full = dot_rows(queries, item_vectors).astype(np.float64)
@@ -273,9 +267,7 @@ class EmbeddingSpace:
             sums = np.zeros(len(cells))
             np.add.at(sums, cell_of, values)
             full[cells // n, cells % n] += sums  # cells are distinct: one add each
-        if text_parts is None:
-            return full, None
-        return full, dot_rows(queries, text_parts).astype(np.float64)
+        return full
 
     def row_scores(
         self,
@@ -288,33 +280,16 @@ class EmbeddingSpace:
         """(len(rows), R) float64: what `item_scores` gives these sorted, distinct rows,
         without scoring the rest of the catalogue (`models.embedding.RowScoringModel`).
 
-        The one number that depends on every item is the shift that puts items never
-        trained on onto the full head's scale (log-partitions over all trained items,
-        `models.exposure`). It is estimated: exactly over the trained items among `rows`
-        (the best-scored, which dominate a log-partition) and the other trained items at
-        the mean over the trained items of `sample`.
+        Every score is the row's own (a new item's vector is borrowed and its boost a
+        constant), so the scale `sample` is not read.
         """
-        q = np.asarray(queries)
-        offsets = self._history_offsets(histories)
-        full = self._full_head_rows(arrays, q, rows, offsets)  # (R, m)
-        trained, parts = arrays.trained, arrays.text_parts
-        if trained is None or parts is None:
-            return full.T
-        new = ~trained[rows]  # only these rows are read: a sum over all would cost more
-        if not new.any():
-            return full.T
-        n_trained = int(np.count_nonzero(trained))
-        if not n_trained:
-            return full.T  # nothing trained: every item is scored by its vector alone
-        text = dot_rows(q, parts[rows]).astype(np.float64)
-        stand_in = sample[trained[sample]]
-        exact = ~new & ~np.isin(rows, stand_in)
-        rest = n_trained - int(exact.sum())
-        stand_in_full = self._full_head_rows(arrays, q, stand_in, offsets)
-        shift = estimated_partition(full[:, exact], stand_in_full, rest)
-        shift -= estimated_partition(text[:, exact], dot_rows(q, parts[stand_in]), rest)
-        boost = float(self._fitted_net().items.new_item_boost)
-        full[:, new] = text[:, new] + (shift + boost)[:, None]
+        del sample
+        full = self._full_head_rows(
+            arrays, np.asarray(queries), rows, self._history_offsets(histories)
+        )
+        trained = arrays.trained
+        if trained is not None and 0 < np.count_nonzero(trained) < len(trained):
+            full[:, ~trained[rows]] += float(self._fitted_net().items.new_item_boost)
         return full.T
 
     def _history_offsets(
@@ -442,17 +417,16 @@ class EmbeddingSpace:
     ) -> np.ndarray:
         """(n, R) float64: `score` of sessions whose vectors are `queries` (see
         `EmbeddingModel`); `sequences` are not read (the transformer reads `queries`)."""
-        return self._scores(
-            np.asarray(queries), arrays.item_vectors, arrays.text_parts, arrays.trained, histories
-        ).T
+        return self._scores(np.asarray(queries), arrays.item_vectors, arrays.trained, histories).T
 
     def add_items(
         self, arrays: ItemArrays, item_ids: list[str], text_vectors: np.ndarray
     ) -> ItemArrays:
         """Grow or update the model from items' text vectors; the arrays after the change.
 
-        New items get their text as their only part (the model's rule for items it never
-        trained on), so they are scored at once. Callers serialise calls.
+        New items are scored at once: with a text head, through vectors borrowed from
+        their nearest trained items by text (`models.exposure`); without, through their
+        text part alone. Callers serialise calls.
         """
         if not self.text_dimension:
             raise ConfigError(
@@ -469,12 +443,17 @@ class EmbeddingSpace:
         fresh = self.text_to_item_space(unit)
         n_new = len(item_ids)
         text_parts, trained = arrays.text_parts, arrays.trained
+        vectors = fresh
         if text_parts is not None and trained is not None:
             text_parts = frozen(np.concatenate([text_parts, fresh]))
             trained = frozen(np.concatenate([trained, np.zeros(n_new, dtype=bool)]))
+            new_rows = np.arange(len(arrays.item_vectors), len(trained))
+            table = np.concatenate([arrays.item_vectors, fresh])  # donors: the trained rows
+            k = int(self._fitted_net().items.new_item_neighbours)
+            vectors = borrowed_vectors(table, text_parts, trained, new_rows, k)
         return ItemArrays(
             vocab=self.vocab,
-            item_vectors=frozen(np.concatenate([arrays.item_vectors, fresh])),
+            item_vectors=frozen(np.concatenate([arrays.item_vectors, vectors])),
             text=frozen(np.concatenate([arrays.text, unit])),
             similarity=frozen(np.concatenate([arrays.similarity, unit])),
             popularity=frozen(np.concatenate([arrays.popularity, np.full(n_new, -np.inf)])),
