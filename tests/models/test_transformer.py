@@ -215,6 +215,19 @@ def test_an_untrained_item_ranks_with_the_kind_its_text_belongs_to() -> None:
     assert not plain.borrows_untrained_vectors
 
 
+def test_a_refit_keeps_what_validation_chose_for_new_items() -> None:
+    log, vectors = two_kinds()
+    config = replace(QUICK_TRANSFORMER_PAIRS, epochs=5, patience=5, new_item_exposure=1.0)
+    first = SessionTransformer(config, text_vectors=vectors).fit(log)
+    refit = SessionTransformer(replace(config, refit=True), text_vectors=vectors).fit(log)
+    assert first.net is not None and refit.net is not None
+    boost = float(first.net.items.new_item_boost)
+    assert boost > 0  # an exposure of 1.0 needs a boost, so losing it would show
+    assert float(refit.net.items.new_item_boost) == boost
+    neighbours = int(first.net.items.new_item_neighbours)
+    assert int(refit.net.items.new_item_neighbours) == neighbours
+
+
 def test_the_neighbours_chosen_are_saved_and_an_older_model_loads_with_the_default(
     tmp_path: Path,
 ) -> None:

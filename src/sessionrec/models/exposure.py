@@ -1,8 +1,9 @@
 """How items never seen in training are scored, and how much they are boosted.
 
-A new item has text but no history. It borrows a vector: the mean of the vectors of the
-`NEIGHBOURS` trained items whose text parts (the adapter's reading of their text, which
-the text head trains to be a recommender on its own) are closest to its own. Its score is
+A new item has text but no history. It borrows a vector: the mean of the vectors of the k
+trained items whose text parts (the adapter's reading of their text, which the text head
+trains to be a recommender on its own) are closest to its own, k one of
+`NEIGHBOUR_CHOICES`, chosen on validation. Its score is
 then what the session makes of items like it, popularity included, on the same scale as
 every trained item's. (Before, a new item was scored by the text head's log-probability
 moved onto the full head's scale; at the same exposure that cost twice the NDCG@10 on
@@ -85,14 +86,13 @@ def borrowed_vectors(
         similarity = unit[chunk] @ donor_unit.T  # (c, donors)
         at = np.minimum(np.searchsorted(donor_rows, chunk), len(donor_rows) - 1)
         own = donor_rows[at] == chunk
-        similarity[np.flatnonzero(own), at[own]] = -np.inf
-        available = len(donor_rows) - own  # (c,) donors other than the row itself
+        similarity[np.flatnonzero(own), at[own]] = -np.inf  # never its own neighbour
         n = min(k, len(donor_rows))
         nearest = np.argpartition(-similarity, n - 1, axis=1)[:, :n]
         weights = np.isfinite(np.take_along_axis(similarity, nearest, axis=1))
-        counts = weights.sum(axis=1)
+        counts = weights.sum(axis=1)  # n, or n - 1 where the row itself had to be taken
         borrowed = (donor_vectors[nearest] * weights[:, :, None]).sum(axis=1)
-        has = (available > 0) & (counts > 0)
+        has = counts > 0  # 0 only for a row whose one donor is itself
         out[start : start + len(chunk)][has] = borrowed[has] / counts[has, None]
     return out
 

@@ -146,7 +146,11 @@ class SessionTransformer(EmbeddingSpace, Recommender):
             # Early stopping has chosen how long to train; the events it held out are
             # not test data, so the final model learns from them too.
             everything = with_validation(train, valid)
+            chosen_on_validation = net.items
             net = self.net = self._new_net(everything)
+            # What validation chose for new items carries over: the refit has no validation.
+            net.items.new_item_boost.copy_(chosen_on_validation.new_item_boost)
+            net.items.new_item_neighbours.copy_(chosen_on_validation.new_item_neighbours)
             options = replace(cfg.train_options(), epochs=self.training_result.best_epoch)
             refit = Trainer(options).fit(
                 net,
@@ -168,9 +172,10 @@ class SessionTransformer(EmbeddingSpace, Recommender):
             return
         chosen = np.random.default_rng(self.config.seed).permutation(len(targets))
         chosen = np.sort(chosen[:MAX_BOOST_CASES])
+        sessions, case_targets = batch.take(chosen), targets[chosen]
         best: tuple[float, int, float] | None = None  # hit rate, neighbours, boost
         for neighbours in NEIGHBOUR_CHOICES:
-            search = self._boost_search(batch.take(chosen), targets[chosen], neighbours)
+            search = self._boost_search(sessions, case_targets, neighbours)
             boost = search.smallest_boost(self.config.new_item_exposure)
             rate = search.hit_rate(boost)
             logger.debug(
