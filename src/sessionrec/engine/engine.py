@@ -368,9 +368,7 @@ class Engine:
         scorer = self._row_scorer
         if not exact and scorer is not None and self._retrieves(snapshot, session, request):
             read = session_queries(self._model, arrays, session, interests, types, request)
-            scored = retrieved_scores(
-                scorer, arrays, read, session.sequence, snapshot.untrained, snapshot.scale_rows
-            )
+            scored = retrieved_scores(scorer, arrays, read, session.sequence, snapshot.untrained)
         else:
             scored = model_scores(self._model, arrays, session, interests, types, request)
         scale = scored.scale(snapshot.scale_rows)

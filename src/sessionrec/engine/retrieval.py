@@ -45,8 +45,6 @@ class RetrievedScores:
     read: SessionQueries
     always: np.ndarray
     """Sorted rows in every pool: the session's items, the untrained ones."""
-    sample: np.ndarray
-    """The scale sample (`CatalogueSnapshot.scale_rows`)."""
 
     @property
     def projected(self) -> np.ndarray | None:
@@ -55,7 +53,7 @@ class RetrievedScores:
     def _score(self, rows: np.ndarray) -> np.ndarray:
         """(len(rows), R) model scores of sorted distinct rows."""
         read = self.read
-        return self.model.row_scores(self.arrays, read.queries, rows, read.histories, self.sample)
+        return self.model.row_scores(self.arrays, read.queries, rows, read.histories)
 
     def scale(self, scale_rows: np.ndarray) -> ScoreScale:
         """Mean and spread per column over the scale sample, as the dense path measures."""
@@ -86,9 +84,8 @@ def retrieved_scores(
     read: SessionQueries,
     sequence: np.ndarray,
     untrained: np.ndarray,
-    sample: np.ndarray,
 ) -> RetrievedScores:
     """The retrieved scores of one request whose queries are `read`; the session's items
     and the `untrained` rows are candidates always."""
     always = np.union1d(np.asarray(sequence, dtype=np.int64), untrained)
-    return RetrievedScores(model, arrays, read, always, sample)
+    return RetrievedScores(model, arrays, read, always)

@@ -144,10 +144,9 @@ class RowScoringModel(Protocol):
         queries: np.ndarray,
         rows: np.ndarray,
         histories: Sequence[np.ndarray],
-        sample: np.ndarray,
     ) -> np.ndarray:
-        """(len(rows), R): `item_scores` of these sorted distinct rows; anything that
-        depends on every item is estimated with the help of the `sample` rows."""
+        """(len(rows), R): `item_scores` of these sorted distinct rows, the same numbers
+        without scoring the rest of the catalogue."""
         ...
 
 

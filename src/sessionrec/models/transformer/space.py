@@ -245,9 +245,17 @@ class EmbeddingSpace:
         new-item boost on the others (whose rows of `item_vectors` are borrowed,
         `models.exposure`). What `score` and `item_scores` both return."""
         full = self._head_scores(queries, item_vectors, histories)
-        if trained is not None and 0 < np.count_nonzero(trained) < len(trained):
-            full[:, ~trained] += float(self._fitted_net().items.new_item_boost)
+        boost = self._new_item_boost(trained)
+        if boost and trained is not None:
+            full[:, ~trained] += boost
         return full
+
+    def _new_item_boost(self, trained: np.ndarray | None) -> float:
+        """The boost on items never `trained` on; 0 when every item was, or none (a shift
+        of every score alike changes no ranking)."""
+        if trained is None or not 0 < np.count_nonzero(trained) < len(trained):
+            return 0.0
+        return float(self._fitted_net().items.new_item_boost)
 
     def _head_scores(
         self, queries: np.ndarray, item_vectors: np.ndarray, histories: Sequence[np.ndarray]
@@ -275,21 +283,17 @@ class EmbeddingSpace:
         queries: np.ndarray,
         rows: np.ndarray,
         histories: Sequence[np.ndarray],
-        sample: np.ndarray,
     ) -> np.ndarray:
         """(len(rows), R) float64: what `item_scores` gives these sorted, distinct rows,
-        without scoring the rest of the catalogue (`models.embedding.RowScoringModel`).
-
-        Every score is the row's own (a new item's vector is borrowed and its boost a
-        constant), so the scale `sample` is not read.
+        without scoring the rest of the catalogue (`models.embedding.RowScoringModel`):
+        every score is the row's own, a new item's from its borrowed vector and the boost.
         """
-        del sample
         full = self._full_head_rows(
             arrays, np.asarray(queries), rows, self._history_offsets(histories)
         )
-        trained = arrays.trained
-        if trained is not None and 0 < np.count_nonzero(trained) < len(trained):
-            full[:, ~trained[rows]] += float(self._fitted_net().items.new_item_boost)
+        boost = self._new_item_boost(arrays.trained)
+        if boost and arrays.trained is not None:
+            full[:, ~arrays.trained[rows]] += boost
         return full.T
 
     def _history_offsets(
