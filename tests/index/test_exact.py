@@ -37,6 +37,20 @@ def test_matches_a_full_sort_on_random_scores() -> None:
     assert top_k(scores, 50, mask).tolist() == expected
 
 
+def test_matches_a_full_sort_with_ties_infinities_and_a_mask() -> None:
+    rng = np.random.default_rng(3)
+    for trial in range(50):
+        n = int(rng.integers(1, 300))
+        scores = rng.integers(-3, 4, n).astype(np.float64)  # many ties
+        scores[rng.random(n) < 0.1] = -np.inf
+        scores[rng.random(n) < 0.05] = np.nan
+        mask = rng.random(n) > 0.2 if trial % 2 else None
+        k = int(rng.integers(1, n + 5))
+        ok = np.isfinite(scores) & (True if mask is None else mask)
+        order = sorted(np.flatnonzero(ok).tolist(), key=lambda i: (-scores[i], i))
+        assert top_k(scores, k, mask).tolist() == order[:k]
+
+
 def test_shape_errors() -> None:
     with pytest.raises(ConfigError, match="score vector"):
         top_k(np.zeros((2, 2)), 1)

@@ -76,3 +76,12 @@ def test_offsets_never_reward_a_repeat() -> None:
     with torch.no_grad():
         repeats.raw.fill_(1.0)
     assert (repeats.bias == 0).all()
+
+
+def test_numpy_offsets_are_the_torch_bias_to_the_bit() -> None:
+    module = RepeatBias()
+    with torch.no_grad():
+        module.raw.copy_(torch.tensor([0.3, -0.01, -0.2, 0.0, -1e-7, -0.05, 0.7, -3.1]))
+    expected = module.bias.detach().numpy().astype(np.float64)
+    np.testing.assert_array_equal(module.offsets(), expected)
+    assert module.offsets().dtype == np.float64 and (module.offsets() <= 0).all()

@@ -26,14 +26,18 @@ def closeness_thresholds(
     sample_rows: np.ndarray,
     share: float,
     at_least: int = 1,
+    sample: np.ndarray | None = None,
 ) -> np.ndarray:
     """(len(anchors),) per anchor, the cosine an item must exceed to be among the anchor's
     closest `share` of the catalogue, at least its `at_least` closest: that of the
     closest sampled item outside them (-inf when they take in every sampled item). The
-    anchor itself is left out of its sample."""
+    anchor itself is left out of its sample. `sample` is `similarity[sample_rows]` where
+    the caller keeps it: copying those rows out cost more than the products."""
     if not len(anchors):
         return np.zeros(0, dtype=np.float64)
-    cosines = similarity.take(anchors, axis=0) @ similarity.take(sample_rows, axis=0).T
+    if sample is None:
+        sample = similarity.take(sample_rows, axis=0)
+    cosines = similarity.take(anchors, axis=0) @ sample.T
     itself = sample_rows[None, :] == anchors[:, None]  # (anchors, sample)
     cosines[itself] = -np.inf
     others = len(sample_rows) - int(itself.any())
@@ -51,6 +55,7 @@ class Closeness:
     def __init__(self, similarity: np.ndarray, sample_rows: np.ndarray) -> None:
         self.similarity = similarity
         self.sample_rows = sample_rows
+        self._sample: np.ndarray | None = None  # similarity[sample_rows], taken at first use
         self._known: dict[tuple[int, float, int], float] = {}
         self._lock = threading.Lock()
 
@@ -62,12 +67,15 @@ class Closeness:
             found = [self._known.get((row, share, at_least)) for row in rows]
         missing = [row for row, value in zip(rows, found, strict=True) if value is None]
         if missing:
+            if self._sample is None:
+                self._sample = self.similarity.take(self.sample_rows, axis=0)
             fresh = closeness_thresholds(
                 self.similarity,
                 np.asarray(missing, dtype=np.int64),
                 self.sample_rows,
                 share,
                 at_least,
+                self._sample,
             ).tolist()
             computed = dict(zip(missing, fresh, strict=True))
             with self._lock:

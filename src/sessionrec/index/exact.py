@@ -33,25 +33,22 @@ def top_k(scores: np.ndarray, k: int, mask: np.ndarray | None = None) -> np.ndar
         if mask.shape != values.shape:
             raise ConfigError(f"mask shape {mask.shape} does not match scores {values.shape}")
         ok &= mask
-    if ok.all():
-        candidates = None
-        live = values
-    else:
-        candidates = np.flatnonzero(ok)
-        live = values[candidates]
-    n = live.shape[0]
-    if n == 0:
+    qualifying = int(np.count_nonzero(ok))
+    if qualifying == 0:
         return np.zeros(0, dtype=np.int64)
-    if k < n:
+    # Entries that do not qualify become -inf in a copy rather than being gathered out:
+    # fewer passes over a catalogue-sized array, and the best k of the rest are the same.
+    live = values if qualifying == len(values) else np.where(ok, values, -np.inf)
+    if k < qualifying:
         # Everything tied with the k-th best is kept, so the tie-break below sees them all.
-        part = np.argpartition(-live, k - 1)[:k]
+        # The best k sit at the end of an ascending partition, which needs no negated copy.
+        part = np.argpartition(live, len(live) - k)[len(live) - k :]
         threshold = live[part].min()
         chosen = np.flatnonzero(live >= threshold)
     else:
-        chosen = np.arange(n)
+        chosen = np.flatnonzero(ok)
     order = np.lexsort((chosen, -live[chosen]))[:k]
-    picked = chosen[order]
-    return (picked if candidates is None else candidates[picked]).astype(np.int64)
+    return chosen[order].astype(np.int64)
 
 
 def top_k_columns(scores: np.ndarray, k: int) -> list[np.ndarray]:

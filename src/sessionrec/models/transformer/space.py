@@ -210,7 +210,7 @@ class EmbeddingSpace:
     def repeat_bias(self) -> np.ndarray | None:
         """The learned score offset per distance bucket (`models.repeats`), if any."""
         repeats = self._fitted_net().repeats
-        return None if repeats is None else repeats.bias.detach().numpy().astype(np.float64)
+        return None if repeats is None else repeats.offsets()
 
     @property
     def has_text(self) -> bool:
