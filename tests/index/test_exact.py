@@ -32,19 +32,22 @@ def test_mask_and_infinite_scores_never_qualify() -> None:
 def test_matches_a_full_sort_on_random_scores() -> None:
     rng = np.random.default_rng(0)
     scores = rng.normal(size=10_000)
-    mask = rng.random(10_000) > 0.3
-    expected = [i for i in np.argsort(-scores, kind="stable") if mask[i]][:50]
-    assert top_k(scores, 50, mask).tolist() == expected
+    for share in (0.7, 0.2, 0.01):  # the -inf path and the gathering one
+        mask = rng.random(10_000) < share
+        expected = [i for i in np.argsort(-scores, kind="stable") if mask[i]][:50]
+        assert top_k(scores, 50, mask).tolist() == expected
 
 
 def test_matches_a_full_sort_with_ties_infinities_and_a_mask() -> None:
     rng = np.random.default_rng(3)
-    for trial in range(50):
+    for trial in range(150):
         n = int(rng.integers(1, 300))
         scores = rng.integers(-3, 4, n).astype(np.float64)  # many ties
         scores[rng.random(n) < 0.1] = -np.inf
         scores[rng.random(n) < 0.05] = np.nan
-        mask = rng.random(n) > 0.2 if trial % 2 else None
+        # Dense and sparse masks: under a quarter qualifying takes the gathering path.
+        share = (0.8, 0.3, 0.05)[trial % 3]
+        mask = rng.random(n) < share if trial % 2 else None
         k = int(rng.integers(1, n + 5))
         ok = np.isfinite(scores) & (True if mask is None else mask)
         order = sorted(np.flatnonzero(ok).tolist(), key=lambda i: (-scores[i], i))

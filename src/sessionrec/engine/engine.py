@@ -189,8 +189,13 @@ class Engine:
         """Build the request interpreter (the catalogue's facets and titles) and load the
         text encoder now, so that the first typed request does not pay for them: at
         100,000 items that is about a second, plus the encoder's load. Services call it
-        at start-up; without it the first request does the same work."""
-        self._interpreter_for(self._snapshot.table)
+        at start-up; without it the first request does the same work. The numeric
+        attributes a range can ask about ("before 1990") are read into arrays too (0.15 s
+        at 100,000 items)."""
+        table = self._snapshot.table
+        interpreter = self._interpreter_for(table)
+        for attribute in interpreter.facets.numeric:
+            table.numeric_values(attribute)
         if self._has_text:
             self._requests.encoder  # noqa: B018 - loaded for its side effect
 

@@ -36,8 +36,14 @@ def top_k(scores: np.ndarray, k: int, mask: np.ndarray | None = None) -> np.ndar
     qualifying = int(np.count_nonzero(ok))
     if qualifying == 0:
         return np.zeros(0, dtype=np.int64)
-    # Entries that do not qualify become -inf in a copy rather than being gathered out:
-    # fewer passes over a catalogue-sized array, and the best k of the rest are the same.
+    if qualifying * SPARSE_SHARE < len(values):
+        # Few qualify (a hard constraint): gather them. Partitioning an array that is
+        # mostly -inf degenerates (numpy's selection on that many ties: 2.8 ms at 100,000
+        # entries with 5 % finite, against 0.05 ms for the gathered rest).
+        rows = np.flatnonzero(ok)
+        return _best_of(values[rows], rows, k)
+    # Otherwise the others become -inf in a copy rather than being gathered out: fewer
+    # passes over a catalogue-sized array, and the best k of the rest are the same.
     live = values if qualifying == len(values) else np.where(ok, values, -np.inf)
     if k < qualifying:
         # Everything tied with the k-th best is kept, so the tie-break below sees them all.
@@ -49,6 +55,20 @@ def top_k(scores: np.ndarray, k: int, mask: np.ndarray | None = None) -> np.ndar
         chosen = np.flatnonzero(ok)
     order = np.lexsort((chosen, -live[chosen]))[:k]
     return chosen[order].astype(np.int64)
+
+
+SPARSE_SHARE = 4
+"""`top_k` gathers the qualifying entries when fewer than 1 in this many qualify."""
+
+
+def _best_of(values: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
+    """The rows of the `k` highest `values` (all finite), best first, ties to the lower row."""
+    if k < len(values):
+        part = np.argpartition(values, len(values) - k)[len(values) - k :]
+        keep = values >= values[part].min()  # everything tied with the k-th best
+        values, rows = values[keep], rows[keep]
+    order = np.lexsort((rows, -values))[:k]
+    return rows[order].astype(np.int64)
 
 
 def top_k_columns(scores: np.ndarray, k: int) -> list[np.ndarray]:

@@ -19,6 +19,7 @@ from sessionrec.text.base import (
     model_id,
     model_not_found_offline,
 )
+from sessionrec.text.bert_queries import BertQueryForward, Precision, lean_query_forward
 
 __all__ = ["SentenceTransformerEncoder"]
 
@@ -30,7 +31,9 @@ class SentenceTransformerEncoder(LoadedModelEncoder):
 
     `name` overrides the cache id; by default a hub name is its own id and a folder gets
     one derived from its path and files (see `model_id`). `device` None lets
-    sentence-transformers choose (a GPU when there is one).
+    sentence-transformers choose (a GPU when there is one). Typed requests take a lean
+    forward pass of BERT models on the CPU (`bert_queries`), its products in
+    `query_precision` ("auto": bfloat16 where the CPU has it in hardware).
     """
 
     def __init__(
@@ -40,6 +43,7 @@ class SentenceTransformerEncoder(LoadedModelEncoder):
         name: str | None = None,
         device: str | None = None,
         max_length: int | None = None,
+        query_precision: Precision = "auto",
     ) -> None:
         try:
             from sentence_transformers import SentenceTransformer
@@ -58,7 +62,14 @@ class SentenceTransformerEncoder(LoadedModelEncoder):
             self._model.max_seq_length = max_length
         self._name = name or model_id("st", model)
         self._dimension = self._read_dimension()
+        self._queries: BertQueryForward | None = lean_query_forward(self._model, query_precision)
         logger.info("loaded sentence-transformers model %s (%d-d)", self._name, self._dimension)
+
+    @property
+    def query_precision(self) -> str:
+        """How typed requests are embedded: "float32" or "bfloat16" by the lean forward, or
+        "library" (the model is not one the lean forward reproduces)."""
+        return "library" if self._queries is None else self._queries.precision
 
     def _read_dimension(self) -> int:
         """The model's output size, asking it where it says, else measuring one vector."""
@@ -80,3 +91,8 @@ class SentenceTransformerEncoder(LoadedModelEncoder):
             normalize_embeddings=True,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def _encode_query_batch(self, texts: list[str]) -> np.ndarray:
+        if self._queries is None:
+            return self._encode_batch(texts)
+        return self._queries(texts)
