@@ -66,8 +66,9 @@ class _Layer:
 class BertQueryForward:
     """Embeds texts as the wrapped sentence-transformers BERT model does, with less overhead.
 
-    The weights are copies (query, key and value fused into one product), so a later
-    change to the model does not reach them; `dtype` is the matrix products' precision.
+    Built once from a model that no longer trains: the embedding tables and layer norms
+    are the model's own tensors (no second 47 MB word table), the matrices new ones, with
+    query, key and value fused into one product, in `dtype` (the products' precision).
     """
 
     def __init__(self, model: Any, dtype: torch.dtype) -> None:
@@ -85,7 +86,9 @@ class BertQueryForward:
         embeddings = bert.embeddings
 
         def copy(tensor: torch.Tensor, to: torch.dtype = torch.float32) -> torch.Tensor:
-            return tensor.detach().to(to).clone().contiguous()
+            # Shared with the model where the type already matches (the 47 MB word table
+            # of MiniLM is not held twice); converted or fused matrices are new.
+            return tensor.detach().to(to).contiguous()
 
         def linear(*layers: torch.nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
             weight = torch.cat([layer.weight for layer in layers])
