@@ -448,6 +448,10 @@ def test_soft_is_what_is_left(films: RequestInterpreter, shop: RequestInterprete
     assert read(films, "Hi! A comedy with talking animals please").soft == "with talking animals"
     assert read(shop, "a kettle under 60 euros").soft == "kettle"
     assert read(films, "films about the ocean").soft == "films about the ocean"
+    # A preposition whose object a range took names nothing ("gloomy from").
+    assert read(films, "a gloomy thriller from the 70s").soft == "gloomy"
+    assert read(films, "something gloomy from 1975").soft == "gloomy"
+    assert read(films, "a gloomy film made before 1980").soft == "gloomy film made"
 
 
 # bad input and speed --------------------------------------------------------------------

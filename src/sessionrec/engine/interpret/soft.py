@@ -74,8 +74,18 @@ Comparatives and negations ("less", "更", "不") are never among them: "less vi
 "violent"."""
 
 
+TRAILING = frozenset(
+    {"from", "of", "for", "with", "without", "in", "on", "at", "by", "to", "about"}
+    | {"before", "after", "since", "until", "under", "over", "around", "between"}
+)
+"""Prepositions whose object a facet or range took ("gloomy from the 70s" leaves "gloomy
+from"): at the end of what is left they name nothing. At the start they stay ("with
+talking animals")."""
+
+
 def trim_ends(kept: list[Token]) -> list[Token]:
-    """Without dangling conjunctions, symbols and vacuous words at either end."""
+    """Without dangling conjunctions, symbols and vacuous words at either end, and
+    prepositions left without their object at the end."""
 
     def dangling(token: Token) -> bool:
         return token.text in CONJUNCTIONS or token.kind == "sym" or token.text in VACUOUS
@@ -83,7 +93,7 @@ def trim_ends(kept: list[Token]) -> list[Token]:
     start, end = 0, len(kept)
     while start < end and dangling(kept[start]):
         start += 1
-    while end > start and dangling(kept[end - 1]):
+    while end > start and (dangling(kept[end - 1]) or kept[end - 1].text in TRAILING):
         end -= 1
     return kept[start:end]
 
