@@ -26,6 +26,8 @@ import numpy as np
 import torch
 from torch.nn import functional
 
+from sessionrec.text.huggingface import mean_pool, padded_batch
+
 __all__ = ["BertQueryForward", "Precision", "lean_query_forward", "native_bfloat16"]
 
 logger = logging.getLogger(__name__)
@@ -120,13 +122,7 @@ class BertQueryForward:
         """(len(texts), hidden) float32 rows, unit length when the model normalises."""
         if self._lower_case:
             texts = [text.lower() for text in texts]
-        batch = self._tokenizer(
-            texts,
-            padding=True,
-            truncation=True,
-            max_length=self._max_length,
-            return_tensors="pt",
-        )
+        batch = padded_batch(self._tokenizer, texts, self._max_length)
         with torch.inference_mode():
             return self._forward(batch["input_ids"], batch["attention_mask"]).numpy()
 
@@ -152,8 +148,7 @@ class BertQueryForward:
             hidden = functional.gelu(functional.linear(x.to(self.dtype), *layer.hidden))
             out = functional.linear(hidden, *layer.out).to(torch.float32)
             x = functional.layer_norm(out + x, (width,), *layer.out_norm, self._eps)
-        weights = mask.unsqueeze(-1).to(torch.float32)
-        pooled = (x * weights).sum(1) / weights.sum(1).clamp_min(1e-9)
+        pooled = mean_pool(x, mask)
         return functional.normalize(pooled, dim=1) if self._normalise else pooled
 
 

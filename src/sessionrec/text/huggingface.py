@@ -21,12 +21,29 @@ from sessionrec.text.base import (
     model_not_found_offline,
 )
 
-__all__ = ["DEFAULT_MAX_LENGTH", "HuggingFaceEncoder"]
+__all__ = ["DEFAULT_MAX_LENGTH", "HuggingFaceEncoder", "mean_pool", "padded_batch"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_LENGTH = 256
 """Tokens kept per text: item descriptions rarely need more, and cost grows with length."""
+
+
+def padded_batch(tokenizer: Any, texts: list[str], max_length: int) -> Any:
+    """Token ids and attention mask as torch tensors, padded to the longest text and cut
+    at `max_length` tokens: how every local model here is fed."""
+    return tokenizer(
+        texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+    )
+
+
+def mean_pool(hidden: Any, attention_mask: Any) -> Any:
+    """(B, C) the mean of each text's token vectors (B, T, C) over its real tokens."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
+    # Padding tokens carry vectors too; the mask keeps them out of the average.
+    summed = (hidden * mask).sum(dim=1)  # (B, C)
+    counts = mask.sum(dim=1).clamp(min=1.0)  # (B, 1); an empty text would divide by 0
+    return summed / counts
 
 
 class HuggingFaceEncoder(LoadedModelEncoder):
@@ -80,18 +97,7 @@ class HuggingFaceEncoder(LoadedModelEncoder):
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         import torch
 
-        tokens = self._tokenizer(
-            texts,
-            padding=True,
-            truncation=True,
-            max_length=self._max_length,
-            return_tensors="pt",
-        ).to(self._device)
+        tokens = padded_batch(self._tokenizer, texts, self._max_length).to(self._device)
         with torch.inference_mode():
             hidden = self._model(**tokens).last_hidden_state  # (B, T, C) batch, tokens, channels
-        mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
-        # Padding tokens carry vectors too; the mask keeps them out of the average.
-        summed = (hidden * mask).sum(dim=1)  # (B, C)
-        counts = mask.sum(dim=1).clamp(min=1.0)  # (B, 1); an empty text would divide by 0
-        pooled = summed / counts
-        return pooled.float().cpu().numpy()
+        return mean_pool(hidden, tokens["attention_mask"]).float().cpu().numpy()
