@@ -8,6 +8,7 @@ import pytest
 from sessionrec.engine import Engine, Query, SessionEvent
 from sessionrec.engine.steering import REQUEST_BLEND, RequestEncoder, blend_queries
 from sessionrec.errors import ConfigError
+from sessionrec.testing import BagOfWordsEncoder
 from sessionrec.text.base import TextEncoder
 
 
@@ -77,6 +78,26 @@ def test_request_vectors_are_cached_and_checked(encoder: TextEncoder) -> None:
     np.testing.assert_allclose(np.linalg.norm(first), 1.0, rtol=1e-5)
     with pytest.raises(ConfigError, match="trained on 32-dimensional"):
         requests.encode_one("something else", 32)
+    with pytest.raises(ConfigError, match="trained on 32-dimensional"):  # cached, still checked
+        requests.encode_one("something else", 32)
+
+
+def test_a_span_the_interpreter_embedded_needs_no_second_call() -> None:
+    texts: list[list[str]] = []
+
+    class Counting(BagOfWordsEncoder):
+        def _encode_query_batch(self, batch: list[str]) -> np.ndarray:
+            texts.append(batch)
+            return super()._encode_query_batch(batch)
+
+    requests = RequestEncoder(Counting)
+    spans = requests.encode_many(["lighter", "cartoon  animation"])
+    size = spans.shape[1]
+    lighter = requests.encode_one("lighter", size)
+    np.testing.assert_array_equal(lighter, spans[0])
+    np.testing.assert_array_equal(requests.encode_one("cartoon animation", size), spans[1])
+    assert texts == [["cartoon  animation", "lighter"]]  # one call, sorted by length
+    assert not lighter.flags.writeable
 
 
 def test_a_request_nothing_meets_gets_an_empty_slate_that_says_why(engine: Engine) -> None:

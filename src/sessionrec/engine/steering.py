@@ -62,32 +62,41 @@ class RequestEncoder:
         """The unit vector of one text (cached); ConfigError if the model reads another size."""
         key = " ".join(text.split())
         with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
+            vector = self._cache.get(key)
+            if vector is not None:
                 self._cache.move_to_end(key)
-                return hit
-        encoder = self.encoder
-        with self._lock:  # sentence-transformers models are not safe to share across threads
-            vector = encoder.encode_queries([key])[0]
+        if vector is None:
+            encoder = self.encoder
+            with self._lock:  # sentence-transformers models are not safe to share across threads
+                vector = encoder.encode_queries([key])[0]
+            self._remember(key, vector)
         if vector.shape[0] != dimension:
             raise ConfigError(
-                f"text encoder {encoder.name} gives {vector.shape[0]}-dimensional vectors but "
-                f"the model was trained on {dimension}-dimensional ones; use the encoder it "
+                f"text encoder {self.encoder.name} gives {vector.shape[0]}-dimensional vectors "
+                f"but the model was trained on {dimension}-dimensional ones; use the encoder it "
                 "was trained with"
             )
-        vector.setflags(write=False)
-        with self._lock:
-            self._cache[key] = vector
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
         return vector
 
     def encode_many(self, texts: Sequence[str]) -> np.ndarray:
         """Unit query vectors of several short texts (the interpreter's spans and facet
-        names), uncached: the interpreter keeps its own cache."""
+        names). The interpreter keeps its own cache; they are remembered here too, since
+        what is left of a request to steer by is often one of its spans ("something
+        lighter" steers by "lighter"), which then needs no second encoder call."""
         encoder = self.encoder
         with self._lock:
-            return encoder.encode_queries(list(texts))
+            vectors = encoder.encode_queries(list(texts))
+        for text, vector in zip(texts, vectors, strict=True):
+            self._remember(" ".join(text.split()), vector.copy())
+        return vectors
+
+    def _remember(self, key: str, vector: np.ndarray) -> None:
+        vector.setflags(write=False)
+        with self._lock:
+            self._cache[key] = vector
+            self._cache.move_to_end(key)
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
 
 
 def blend_queries(session: np.ndarray, request: np.ndarray) -> np.ndarray:
