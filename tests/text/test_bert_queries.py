@@ -138,3 +138,17 @@ def test_a_forward_that_disagrees_on_the_probes_is_refused(
 def test_an_unknown_precision_is_named() -> None:
     with pytest.raises(ValueError, match="float16"):
         lean_query_forward(object(), "float16")  # type: ignore[arg-type]
+
+
+def test_a_forward_that_fails_on_the_probes_is_refused(
+    encoder: SentenceTransformerEncoder,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def no_kernel(*args: object) -> torch.Tensor:
+        raise RuntimeError("no bfloat16 kernel here")
+
+    monkeypatch.setattr(bert_queries.BertQueryForward, "_forward", no_kernel)
+    with caplog.at_level(logging.WARNING, logger="sessionrec.text.bert_queries"):
+        assert lean_query_forward(library(encoder), "bfloat16") is None
+    assert "no bfloat16 kernel here" in caplog.text

@@ -196,12 +196,19 @@ def lean_query_forward(model: Any, precision: Precision = "auto") -> BertQueryFo
     if torch.device(device).type != "cpu":
         return None  # on a GPU the library's batched path is already fast
     chosen = precision if precision != "auto" else "bfloat16" if native_bfloat16() else "float32"
-    forward = BertQueryForward(model, torch.bfloat16 if chosen == "bfloat16" else torch.float32)
     reference = np.asarray(
         model.encode(list(PROBES), convert_to_numpy=True, normalize_embeddings=True),
         dtype=np.float32,
     )
-    lean = forward(list(PROBES))
+    try:
+        forward = BertQueryForward(model, torch.bfloat16 if chosen == "bfloat16" else torch.float32)
+        lean = forward(list(PROBES))
+    except (RuntimeError, AttributeError, TypeError, ValueError) as exc:
+        # A model laid out unlike the BERT this reproduces, or a kernel this CPU lacks.
+        logger.warning(
+            "the lean %s query forward failed (%s); requests take the library's path", chosen, exc
+        )
+        return None
     lean = lean / np.maximum(np.linalg.norm(lean, axis=1, keepdims=True), 1e-12)
     agreement = float((reference * lean).sum(axis=1).min())
     if agreement < MIN_COSINE[chosen]:
