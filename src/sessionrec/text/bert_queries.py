@@ -84,7 +84,6 @@ class BertQueryForward:
         self._heads = int(config.num_attention_heads)
         self._eps = float(config.layer_norm_eps)
         self.dtype = dtype
-        self.precision = "bfloat16" if dtype == torch.bfloat16 else "float32"
         embeddings = bert.embeddings
 
         def copy(tensor: torch.Tensor, to: torch.dtype = torch.float32) -> torch.Tensor:
@@ -117,6 +116,11 @@ class BertQueryForward:
                     out_norm=norm(layer.output.LayerNorm),
                 )
             )
+
+    @property
+    def precision(self) -> str:
+        """The products' precision by name: "bfloat16" or "float32"."""
+        return "bfloat16" if self.dtype == torch.bfloat16 else "float32"
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         """(len(texts), hidden) float32 rows, unit length when the model normalises."""
