@@ -221,6 +221,10 @@ def padded(frame: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
     return pd.concat([frame, made_up], ignore_index=True)
 
 
+TARGET_MS = 10.0
+"""Issue 12's target for the cold p99 of one reading on one thread."""
+
+
 def timed(interpreter: RequestInterpreter, texts: Sequence[str]) -> np.ndarray:
     """Milliseconds per request."""
     out = np.empty(len(texts))
@@ -318,7 +322,7 @@ def main() -> int:
             encoders.append(("MiniLM bf16", lean["auto"].encode_queries))
     print(
         f"{'encoder':11} {'catalogue':9} {'n':>4} {'build ms':>9} {'cold p50':>9} "
-        f"{'cold p99':>9} {'cold max':>9} {'repeat p99':>10}"
+        f"{'cold p99':>9} {'cold max':>9} {'repeat p99':>10}  p99 <= {TARGET_MS:g} ms"
     )
     accuracies = []
     for label, encode in encoders:
@@ -334,7 +338,8 @@ def main() -> int:
             print(
                 f"{label:11} {name:9} {len(texts):4d} {build:9.1f} {np.percentile(cold, 50):9.2f} "
                 f"{np.percentile(cold, 99):9.2f} {cold.max():9.2f} "
-                f"{np.percentile(repeat, 99):10.3f}"
+                f"{np.percentile(repeat, 99):10.3f}  "
+                f"{'ok' if np.percentile(cold, 99) <= TARGET_MS else 'FAIL'}"
             )
         for language, keep in (("en", lambda t: not is_chinese(t)), ("zh", is_chinese)):
             cases = [c for c in LABELLED if keep(c[1])]
