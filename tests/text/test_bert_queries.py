@@ -108,6 +108,14 @@ def test_encode_queries_takes_the_lean_forward(encoder: SentenceTransformerEncod
     assert calls == [["tense"]]
 
 
+def test_the_lean_forward_is_built_at_the_first_request_only() -> None:
+    fresh = SentenceTransformerEncoder(str(bundled_model_folder()), name=DEFAULT_ENCODER_NAME)
+    fresh.encode(MIXED[:2])  # items (training) never need it
+    assert not fresh._queries_built and fresh._queries is None
+    fresh.encode_queries(["tense"])
+    assert fresh._queries_built and fresh._queries is not None
+
+
 def test_a_model_with_other_pooling_keeps_the_library_path(
     encoder: SentenceTransformerEncoder,
 ) -> None:

@@ -8,6 +8,7 @@ bundled all-MiniLM-L6-v2. Loading never downloads: see `model_not_found_offline`
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,8 @@ class SentenceTransformerEncoder(LoadedModelEncoder):
     one derived from its path and files (see `model_id`). `device` None lets
     sentence-transformers choose (a GPU when there is one). Typed requests take a lean
     forward pass of BERT models on the CPU (`bert_queries`), its products in
-    `query_precision` ("auto": bfloat16 where the CPU has it in hardware).
+    `query_precision` ("auto": bfloat16 where the CPU has it in hardware), built at the
+    first request: a process that only encodes items (training) never holds its weights.
     """
 
     def __init__(
@@ -62,14 +64,26 @@ class SentenceTransformerEncoder(LoadedModelEncoder):
             self._model.max_seq_length = max_length
         self._name = name or model_id("st", model)
         self._dimension = self._read_dimension()
-        self._queries: BertQueryForward | None = lean_query_forward(self._model, query_precision)
+        self._precision: Precision = query_precision
+        self._queries: BertQueryForward | None = None
+        self._queries_built = False
+        self._queries_lock = threading.Lock()
         logger.info("loaded sentence-transformers model %s (%d-d)", self._name, self._dimension)
 
     @property
     def query_precision(self) -> str:
         """How typed requests are embedded: "float32" or "bfloat16" by the lean forward, or
         "library" (the model is not one the lean forward reproduces)."""
-        return "library" if self._queries is None else self._queries.precision
+        forward = self._query_forward()
+        return "library" if forward is None else forward.precision
+
+    def _query_forward(self) -> BertQueryForward | None:
+        """The lean forward, built (and checked on the probes) on first use."""
+        with self._queries_lock:
+            if not self._queries_built:
+                self._queries = lean_query_forward(self._model, self._precision)
+                self._queries_built = True
+            return self._queries
 
     def _read_dimension(self) -> int:
         """The model's output size, asking it where it says, else measuring one vector."""
@@ -93,6 +107,7 @@ class SentenceTransformerEncoder(LoadedModelEncoder):
         return np.asarray(vectors, dtype=np.float32)
 
     def _encode_query_batch(self, texts: list[str]) -> np.ndarray:
-        if self._queries is None:
+        forward = self._query_forward()
+        if forward is None:
             return self._encode_batch(texts)
-        return self._queries(texts)
+        return forward(texts)
