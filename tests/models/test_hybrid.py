@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from sessionrec.models.hybrid import NEIGHBOUR_MODELS, Hybrid, HybridConfig, as_
 from sessionrec.models.sequences import validation_score, validation_split
 from sessionrec.models.stan import VSTAN
 from sessionrec.models.transformer import TransformerConfig
+from sessionrec.testing.configs import QUICK_TRANSFORMER_PAIRS
 
 
 def test_distributions_sum_to_one() -> None:
@@ -99,3 +101,31 @@ def test_an_unknown_neighbour_is_refused_by_name() -> None:
     with pytest.raises(ConfigError, match="at least one"):
         HybridConfig(neighbours=())
     assert HybridConfig.from_dict({"neighbours": ["stan"]}).neighbours == ("stan",)
+
+
+def test_a_refitting_hybrid_chooses_its_blend_before_the_refit() -> None:
+    # The held-out (latest) sessions pair c_k -> d_k, which no earlier session shows: a
+    # transformer that trained on them would win their validation. With a refit it does
+    # end up trained on them, so the blend must be judged before: as without the refit.
+    rows = []
+    for s in range(140):
+        k = s % 7
+        first, then = ("a", "b") if s < 126 else ("c", "d")
+        rows += [(f"s{s}", f"{first}{k}", 3.0 * s), (f"s{s}", f"{then}{k}", 3.0 * s + 1)]
+    train = Interactions(
+        normalise_events(pd.DataFrame(rows, columns=["session_id", "item_id", "timestamp"]))
+    )
+    part = replace(QUICK_TRANSFORMER_PAIRS, epochs=10, use_text=False)
+    weights = (0.0, 1.0)
+    plain = Hybrid(
+        HybridConfig(transformer=replace(part, refit=False), weights=weights, progress=False)
+    ).fit(train)
+    # The default: the validation sessions are carved from `train`, so the hybrid refits.
+    refitting = Hybrid(HybridConfig(transformer=part, weights=weights, progress=False)).fit(train)
+    assert refitting.validation == plain.validation
+    assert refitting.weight == plain.weight
+    # ... and then it refits: the held-out sessions' items are now trained items.
+    assert plain.transformer.net is not None and refitting.transformer.net is not None
+    d3 = refitting.vocab.index("d3")
+    assert not bool(plain.transformer.net.items.trained[d3])
+    assert bool(refitting.transformer.net.items.trained[d3])

@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -94,6 +95,26 @@ def test_refit_learns_from_validation_events_too() -> None:
     # After the refit, an item seen only in validation is a trained item like any other.
     assert "z" in model.vocab
     assert bool(model.net.items.trained[model.vocab.index("z")])
+
+
+def test_the_default_refits_only_where_validation_was_carved_from_training() -> None:
+    # Carved: the latest sessions are held out, and only a refit trains on their items.
+    log = pairs_log()
+    latest = interactions([("late", "x0", 10_000.0), ("late", "fresh", 10_001.0)])
+    carved = log.replace(pd.concat([log.frame, latest.frame]))
+    config = replace(QUICK_TRANSFORMER_PAIRS, epochs=3)
+    assert config.refit is None
+    model = SessionTransformer(config).fit(carved)
+    assert model.net is not None and model.refits(None)
+    assert bool(model.net.items.trained[model.vocab.index("fresh")])
+    kept = SessionTransformer(replace(config, refit=False)).fit(carved)
+    assert kept.net is not None
+    assert not bool(kept.net.items.trained[kept.vocab.index("fresh")])
+    # Given by the protocol (leave-one-out): no refit, so validation items stay untrained.
+    valid = interactions([("v0", "x0", 1000.0), ("v0", "y0", 1001.0), ("v0", "z", 1002.0)])
+    given = SessionTransformer(config).fit(log, valid=valid)
+    assert not given.refits(valid)
+    assert "z" not in given.vocab
 
 
 def test_with_validation_replaces_a_sessions_rows_once() -> None:

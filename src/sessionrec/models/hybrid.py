@@ -130,7 +130,9 @@ class Hybrid(Recommender):
         catalogue: Catalogue | None = None,
         valid: Interactions | None = None,
     ) -> Self:
-        self.transformer.fit(train, catalogue, valid)
+        # The blend is chosen on validation cases that the transformer has not yet
+        # trained on: its refit, if any, comes after.
+        self.transformer.fit_early_stopped(train, catalogue, valid)
         self.vocab = self.transformer.vocab
         part = self.transformer.config
         # The cases the transformer's early stopping scored: a sample of a long log's.
@@ -155,6 +157,8 @@ class Hybrid(Recommender):
         )
         # kNN only looks up sessions: refit on everything, validation sessions included.
         self.knn = self._neighbour(name).fit(train)
+        if self.transformer.refits(valid):
+            self.transformer.refit(train, valid)
         return self
 
     def _neighbour(self, name: str) -> SessionKNN:

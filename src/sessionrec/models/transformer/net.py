@@ -99,9 +99,12 @@ class TransformerConfig(NeuralConfig):
     repeat_bias: bool = True
     """Learn score offsets for items already in the session, by how long ago they occurred
     (see `models.repeats`); trained under the full softmax only."""
-    refit: bool = False
+    refit: bool | None = None
     """After early stopping, retrain from scratch on training + validation events for the
-    chosen number of epochs (doubles training time)."""
+    chosen number of epochs (training takes about twice as long). None: refit when the
+    validation sessions were carved from the training log (the latest tenth of whole
+    sessions, which the final model would otherwise never see), not when the protocol gives
+    its own validation events (leave-one-out's one event per user)."""
 
     def __post_init__(self) -> None:
         if self.embedding_size % self.n_heads:

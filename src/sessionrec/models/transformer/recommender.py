@@ -116,13 +116,30 @@ class SessionTransformer(EmbeddingSpace, Recommender):
         catalogue: Catalogue | None = None,
         valid: Interactions | None = None,
     ) -> Self:
+        self.fit_early_stopped(train, catalogue, valid)
+        if self.refits(valid):
+            self.refit(train, valid)
+        return self
+
+    def refits(self, valid: Interactions | None) -> bool:
+        """Whether `fit` with this validation ends with a `refit` (`TransformerConfig.refit`)."""
+        return self.config.refit if self.config.refit is not None else valid is None
+
+    def fit_early_stopped(
+        self,
+        train: Interactions,
+        catalogue: Catalogue | None = None,
+        valid: Interactions | None = None,
+    ) -> Self:
+        """`fit` up to its refit: the model validation chose, while the validation cases
+        are still unseen (the hybrid chooses its blend on them before it refits)."""
         cfg = self.config
         if self.text_vectors is None and cfg.use_text and catalogue is not None:
             self.text_vectors = item_text_vectors(
                 catalogue, cfg.text_encoder, cfg.text_template, show_progress=cfg.progress
             )
         extra = list(self.text_vectors) if self.text_vectors and cfg.use_text else []
-        refit_items = valid.item_ids() if valid is not None and cfg.refit else []
+        refit_items = valid.item_ids() if valid is not None and self.refits(valid) else []
         self.vocab = Vocabulary(train.item_ids() + refit_items + extra)
         fit_data, valid_batch, valid_targets = validation_split(
             train, valid, self.vocab, cfg.validation_share, cfg.max_length, cfg.seed
@@ -142,25 +159,31 @@ class SessionTransformer(EmbeddingSpace, Recommender):
             net.generator,
         )
         self._choose_new_item_boost(valid_batch, valid_targets)
-        if cfg.refit and self.training_result.best_epoch > 0:
-            # Early stopping has chosen how long to train; the events it held out are
-            # not test data, so the final model learns from them too.
-            everything = with_validation(train, valid)
-            chosen_on_validation = net.items
-            net = self.net = self._new_net(everything)
-            # What validation chose for new items carries over: the refit has no validation.
-            net.items.new_item_boost.copy_(chosen_on_validation.new_item_boost)
-            net.items.new_item_neighbours.copy_(chosen_on_validation.new_item_neighbours)
-            options = replace(cfg.train_options(), epochs=self.training_result.best_epoch)
-            refit = Trainer(options).fit(
-                net,
-                self._epoch_losses(distributed.parallel(net, net.generator), everything),
-                None,
-                "transformer, refit",
-                net.generator,
-            )
-            self.training_result.seconds += refit.seconds
-            self.training_result.peak_memory_mb = refit.peak_memory_mb
+        return self
+
+    def refit(self, train: Interactions, valid: Interactions | None = None) -> Self:
+        """Train a fresh network on training + validation events for the epochs early
+        stopping chose (after `fit_early_stopped` on the same data): the events it held out
+        are not test data, and in a log split by time they are the most recent ones."""
+        chosen_on_validation = self._fitted_net().items
+        epochs = self.training_result.best_epoch
+        if epochs <= 0:
+            return self
+        everything = with_validation(train, valid)
+        net = self.net = self._new_net(everything)
+        # What validation chose for new items carries over: the refit has no validation.
+        net.items.new_item_boost.copy_(chosen_on_validation.new_item_boost)
+        net.items.new_item_neighbours.copy_(chosen_on_validation.new_item_neighbours)
+        options = replace(self.config.train_options(), epochs=epochs)
+        refit = Trainer(options).fit(
+            net,
+            self._epoch_losses(distributed.parallel(net, net.generator), everything),
+            None,
+            "transformer, refit",
+            net.generator,
+        )
+        self.training_result.seconds += refit.seconds
+        self.training_result.peak_memory_mb = refit.peak_memory_mb
         return self
 
     def _choose_new_item_boost(self, batch: SessionBatch, targets: np.ndarray) -> None:
