@@ -102,8 +102,8 @@ class TransformerConfig(NeuralConfig):
     refit: bool | None = None
     """After early stopping, retrain from scratch on training + validation events for the
     chosen number of epochs (training takes about twice as long). None: refit when the
-    validation sessions were carved from the training log (the latest tenth of whole
-    sessions, which the final model would otherwise never see), not when the protocol gives
+    validation sessions were carved from the training log (the latest `validation_share`
+    of whole sessions, which the final model would otherwise never see), not when the protocol gives
     its own validation events (leave-one-out's one event per user)."""
 
     def __post_init__(self) -> None:
