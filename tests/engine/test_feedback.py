@@ -9,14 +9,17 @@ import numpy as np
 from sessionrec.data.schema import EventType
 from sessionrec.data.vocab import Vocabulary
 from sessionrec.engine import Engine, Query, SessionEvent
-from sessionrec.engine.closeness import Closeness
+from sessionrec.engine.closeness import Closeness, pair_cosines, pair_quantile
 from sessionrec.engine.feedback import (
     DISLIKE_WEIGHT,
     IMPRESSION_DECAY,
+    LOOKALIKE_FLOOR,
+    LOOKALIKE_SPREADS,
     MAX_DECAY,
     SKIP_DECAY,
     decay_penalty,
     feedback_adjustment,
+    lookalike_floor,
     lookalike_ramp,
     read_session,
 )
@@ -58,14 +61,63 @@ def test_read_session_sorts_events_by_meaning() -> None:
 
 def test_lookalike_adjustment_scales_with_cosine() -> None:
     assert lookalike_ramp(np.array([0.0, 0.5, 0.75, 1.0])).tolist() == [0.0, 0.0, 0.5, 1.0]
-    similarity = np.eye(3)
-    similarity[2] = [0.8, 0.6, 0.0]  # item 2 reads like item 0 (cosine 0.8)
-    pool = np.arange(3)
+    similarity = np.eye(6)
+    similarity[2, :3] = [0.8, 0.6, 0.0]  # item 2 reads like item 0 (cosine 0.8)
+    pool = np.arange(6)
     pull, push = feedback_adjustment(similarity, pool, np.array([], int), np.array([0]))
     assert push[2] > 0 and push[1] == 0 and not pull.any()
-    assert math.isclose(push[2], DISLIKE_WEIGHT * 0.6)
+    assert math.isclose(push[2], DISLIKE_WEIGHT * 0.6)  # the floor is LOOKALIKE_FLOOR here
     pull, push = feedback_adjustment(similarity, pool, np.array([0]), np.array([], int))
     assert pull[2] > 0 and pull[1] == 0 and not push.any()
+
+
+def compressed_catalogue(n_kinds: int = 4, per_kind: int = 10) -> np.ndarray:
+    """Unit vectors as multilingual-e5 spreads item texts: every pair above 0.8, items of
+    one kind a little closer (about 0.98) than items of different kinds (about 0.88)."""
+    rng = np.random.default_rng(0)
+    shared = rng.normal(size=64)
+    kinds = rng.normal(size=(n_kinds, 64))
+    rows = [
+        3.0 * shared / np.linalg.norm(shared)
+        + kinds[k] / np.linalg.norm(kinds[k])
+        + 0.4 * rng.normal(size=64) / 8
+        for k in range(n_kinds)
+        for _ in range(per_kind)
+    ]
+    vectors = np.array(rows)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_the_lookalike_floor_follows_where_the_catalogue_cosines_sit() -> None:
+    similarity = compressed_catalogue()
+    closeness = Closeness(similarity, np.arange(len(similarity)))
+    cosines = similarity @ similarity.T
+    assert cosines.min() > 0.8  # LOOKALIKE_FLOOR alone: every item alike to every other
+    pairs = np.sort(cosines[np.triu_indices(len(similarity), k=1)])
+    np.testing.assert_allclose(pair_cosines(similarity), pairs)
+    median, top = np.quantile(pairs, 0.5), np.quantile(pairs, 0.95)
+    floor = lookalike_floor(closeness)
+    assert math.isclose(floor, median + LOOKALIKE_SPREADS * (top - median))
+    # Between the kinds: above every pair of different kinds, below every pair within one.
+    kind = np.arange(len(similarity)) // 10
+    same = (kind[:, None] == kind[None, :]) & ~np.eye(len(similarity), dtype=bool)
+    assert cosines[~same & (kind[:, None] != kind[None, :])].max() < floor < cosines[same].min()
+    # Where cosines spread as MiniLM's do, the fixed floor stays.
+    assert lookalike_floor(Closeness(np.eye(40), np.arange(40))) == LOOKALIKE_FLOOR
+    # Zero rows (items without text) are not pairs.
+    padded = np.vstack([similarity, np.zeros((40, similarity.shape[1]))])
+    np.testing.assert_array_equal(pair_cosines(padded), pair_cosines(similarity))
+    assert pair_quantile(np.zeros(0), 0.5) == -np.inf
+
+
+def test_with_compressed_cosines_a_like_pulls_its_kind_and_two_dislikes_push_only_theirs() -> None:
+    similarity = compressed_catalogue()  # kind k: items 10k..10k+9
+    pool = np.arange(len(similarity))
+    kind_zero, others = pool < 10, pool >= 10
+    pull, _ = feedback_adjustment(similarity, pool, np.array([0]), np.array([], int))
+    assert pull[kind_zero].min() > 0 and not pull[others].any()
+    _, push = feedback_adjustment(similarity, pool, np.array([], int), np.array([0, 1]))
+    assert push[kind_zero].min() > 0 and not push[others].any()
 
 
 def test_decay_is_multiplicative_and_bounded() -> None:

@@ -19,6 +19,27 @@ import numpy as np
 CACHE_SIZE = 100_000
 """Thresholds remembered per snapshot (anchor, share): a few hundred kilobytes at most."""
 
+FLOOR_SAMPLE = 512
+"""Sampled items whose pairs (about 130,000) `pair_cosines` takes."""
+
+
+def pair_cosines(sample: np.ndarray) -> np.ndarray:
+    """The cosines between distinct rows of `sample` (unit vectors), ascending: where a
+    catalogue's cosines between items sit, whatever the encoder. Zero rows (items without
+    text) are left out; above `FLOOR_SAMPLE` rows, evenly spaced ones are taken."""
+    rows = sample[np.flatnonzero(np.abs(sample).sum(axis=1) > 0)]
+    if len(rows) > FLOOR_SAMPLE:
+        rows = rows[np.linspace(0, len(rows) - 1, FLOOR_SAMPLE).astype(np.int64)]
+    cosines = rows @ rows.T
+    return np.sort(cosines[np.triu_indices(len(rows), k=1)]).astype(np.float64)
+
+
+def pair_quantile(pairs: np.ndarray, share: float) -> float:
+    """The cosine that `share` of the (ascending) `pairs` exceed; -inf without pairs."""
+    if not len(pairs):
+        return -np.inf
+    return float(np.quantile(pairs, 1.0 - share))
+
 
 def closeness_thresholds(
     similarity: np.ndarray,
@@ -57,7 +78,21 @@ class Closeness:
         self.sample_rows = sample_rows
         self._sample: np.ndarray | None = None  # similarity[sample_rows], taken at first use
         self._known: dict[tuple[int, float, int], float] = {}
+        self._pairs: np.ndarray | None = None  # pair_cosines of the sample, at first use
         self._lock = threading.Lock()
+
+    def _taken_sample(self) -> np.ndarray:
+        if self._sample is None:
+            self._sample = self.similarity.take(self.sample_rows, axis=0)
+        return self._sample
+
+    def pair_quantile(self, share: float) -> float:
+        """`pair_quantile` of this snapshot's sampled pairs (taken once)."""
+        if self._pairs is None:
+            pairs = pair_cosines(self._taken_sample())
+            with self._lock:
+                self._pairs = pairs
+        return pair_quantile(self._pairs, share)
 
     def thresholds(self, anchors: np.ndarray, share: float, at_least: int = 1) -> np.ndarray:
         """(len(anchors),) as `closeness_thresholds`, computed only for anchors not seen
@@ -67,15 +102,13 @@ class Closeness:
             found = [self._known.get((row, share, at_least)) for row in rows]
         missing = [row for row, value in zip(rows, found, strict=True) if value is None]
         if missing:
-            if self._sample is None:
-                self._sample = self.similarity.take(self.sample_rows, axis=0)
             fresh = closeness_thresholds(
                 self.similarity,
                 np.asarray(missing, dtype=np.int64),
                 self.sample_rows,
                 share,
                 at_least,
-                self._sample,
+                self._taken_sample(),
             ).tolist()
             computed = dict(zip(missing, fresh, strict=True))
             with self._lock:

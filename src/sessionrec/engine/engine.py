@@ -63,6 +63,7 @@ from sessionrec.engine.explore import exploration_picks, explore_slots
 from sessionrec.engine.feedback import (
     NEGATIVE_TYPES,
     ResolvedSession,
+    lookalike_floor,
     manifest_training_types,
     read_session,
     training_type_codes,
@@ -191,11 +192,12 @@ class Engine:
         100,000 items that is about a second, plus the encoder's load. Services call it
         at start-up; without it the first request does the same work. The numeric
         attributes a range can ask about ("before 1990") are read into arrays too (0.15 s
-        at 100,000 items)."""
+        at 100,000 items), and the catalogue's look-alike floor is measured."""
         table = self._snapshot.table
         interpreter = self._interpreter_for(table)
         for attribute in interpreter.facets.numeric:
             table.numeric_values(attribute)
+        lookalike_floor(self._snapshot.closeness)
         if self._has_text:
             self._requests.encoder  # noqa: B018 - loaded for its side effect
 

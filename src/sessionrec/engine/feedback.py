@@ -48,6 +48,16 @@ LOOKALIKE_FLOOR = 0.5
 """Cosine below which two items do not count as alike. Item texts of one template share
 much wording, so unrelated films already sit at 0.3-0.5 with MiniLM."""
 
+LOOKALIKE_SPREADS = 0.49
+"""Where the look-alike floor sits among a catalogue's cosines between items: this many
+of their spreads (95th percentile minus median) above their median, or LOOKALIKE_FLOOR
+where that is higher (`lookalike_floor`). Encoders place the same catalogue's cosines at
+different heights: on ml-100k MiniLM's pairs have a median of 0.42 and a 95th percentile
+of 0.58, so 0.5 sits 0.49 spreads up and MiniLM keeps its floor; multilingual-e5's have
+0.89 and 0.93, every pair above 0.5. With 0.5, every film was a look-alike of every other
+under e5, a like pulled the whole catalogue and two dislikes pushed it; its floor is now
+0.91, placed as MiniLM's is."""
+
 DISLIKE_WEIGHT = 3.0
 """Push on an item identical in text to a disliked one, in score spreads. Three spreads
 take an item from the top of a slate to well outside it."""
@@ -61,7 +71,7 @@ liking Toy Story and Aladdin, one dislike of The Lion King should leave the othe
 animated films; the broader ramp from LOOKALIKE_FLOOR took all but one of them out."""
 
 REPEATED_DISLIKES = 2
-"""Disliked items an item must look like (cosine above LOOKALIKE_FLOOR) before the whole
+"""Disliked items an item must look like (cosine above `lookalike_floor`) before the whole
 kind's ramp pushes it: a no repeated within one kind."""
 
 LIKE_WEIGHT = 8.0
@@ -200,9 +210,18 @@ def read_session(events: Sequence[SessionEvent], vocab: Vocabulary) -> ResolvedS
     )
 
 
-def lookalike_ramp(cosines: np.ndarray) -> np.ndarray:
-    """0 below LOOKALIKE_FLOOR, rising linearly to 1 at identical text."""
-    return np.clip((cosines - LOOKALIKE_FLOOR) / (1.0 - LOOKALIKE_FLOOR), 0.0, 1.0)
+def lookalike_ramp(cosines: np.ndarray, floor: float = LOOKALIKE_FLOOR) -> np.ndarray:
+    """0 below `floor` (`lookalike_floor`), rising linearly to 1 at identical text."""
+    return np.clip((cosines - floor) / max(1.0 - floor, 1e-6), 0.0, 1.0)
+
+
+def lookalike_floor(closeness: Closeness) -> float:
+    """The cosine below which two items of this catalogue do not count as alike: the
+    higher of LOOKALIKE_FLOOR and the one LOOKALIKE_SPREADS above its sampled pairs'
+    median (`Closeness.pair_quantile`)."""
+    median = closeness.pair_quantile(0.5)
+    spread = closeness.pair_quantile(0.05) - median
+    return max(LOOKALIKE_FLOOR, median + LOOKALIKE_SPREADS * spread)
 
 
 def pool_products(matrix: np.ndarray, pool: np.ndarray, queries: np.ndarray) -> np.ndarray:
@@ -237,30 +256,36 @@ def feedback_adjustment(
     anchors = np.concatenate([liked, clicked, disliked])
     if not len(anchors):
         return pull, push
+    if closeness is None:
+        closeness = Closeness(similarity, np.arange(len(similarity)))
+    floor = lookalike_floor(closeness)
     cosines = pool_products(similarity, pool, similarity[anchors])  # (anchors, pool)
-    ramp = lookalike_ramp(cosines)
+    ramp = lookalike_ramp(cosines, floor)
     n_liked, n_pulling = len(liked), len(liked) + len(clicked)
     if len(liked):
         pull = LIKE_WEIGHT * ramp[:n_liked].max(axis=0)
     if len(clicked):
         pull = np.maximum(pull, CLICK_WEIGHT * ramp[n_liked:n_pulling].max(axis=0))
     if len(disliked):
-        if closeness is None:
-            closeness = Closeness(similarity, np.arange(len(similarity)))
         push = DISLIKE_WEIGHT * dislike_ramp(
-            closeness, disliked, cosines[n_pulling:], ramp[n_pulling:]
+            closeness, disliked, cosines[n_pulling:], ramp[n_pulling:], floor
         )
     return pull, push
 
 
 def dislike_ramp(
-    closeness: Closeness, disliked: np.ndarray, cosines: np.ndarray, kind_ramp: np.ndarray
+    closeness: Closeness,
+    disliked: np.ndarray,
+    cosines: np.ndarray,
+    kind_ramp: np.ndarray,
+    floor: float = LOOKALIKE_FLOOR,
 ) -> np.ndarray:
     """(pool,) share of DISLIKE_WEIGHT each pool item is pushed by: the near-duplicate ramp
-    of its closest disliked item, or the kind's ramp (`lookalike_ramp`) where it looks like
-    REPEATED_DISLIKES or more of them. `cosines` and `kind_ramp` are (disliked, pool)."""
+    of its closest disliked item, or the kind's ramp (`lookalike_ramp` from `floor`) where
+    it looks like REPEATED_DISLIKES or more of them. `cosines` and `kind_ramp` are
+    (disliked, pool)."""
     within = closeness.thresholds(disliked, NEAR_DUPLICATE_SHARE)
-    floors = np.maximum(within, LOOKALIKE_FLOOR)[:, None]
+    floors = np.maximum(within, floor)[:, None]
     near = np.clip((cosines - floors) / np.maximum(1.0 - floors, 1e-6), 0.0, 1.0)
     push = near.max(axis=0)
     repeated = (kind_ramp > 0).sum(axis=0) >= REPEATED_DISLIKES
