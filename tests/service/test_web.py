@@ -228,6 +228,29 @@ def feedback_button(page: Page, item_id: str, kind: str) -> Any:
     )
 
 
+def test_an_interest_is_named_only_on_items_of_its_category(page: Page) -> None:
+    """A "for Horror" tag on a comedy claims what does not hold: the tag says which interest an
+    item serves, and only where the item has the category the interest is named by (as the
+    reasons' own rule, `explain._fits_label`)."""
+    liked = find_in_catalogue(page, "Blood Manor", BLOOD_MANOR)
+    version = slate_version(page)
+    liked.locator('[data-testid="like-button"]').click()
+    wait_for_new_slate(page, version)
+    cards = page.locator('[data-testid="slate-item"]')
+    labelled = 0
+    for n in range(cards.count()):
+        card = cards.nth(n)
+        tags = card.locator(".tag").all_inner_texts()
+        for chip in card.locator(".slate-interest").all_inner_texts():
+            label = chip.removeprefix("for ")
+            assert label.startswith("things like ") or label in tags, (chip, tags)
+            labelled += 1
+    genres = films.genre_of()
+    horror = sum(genres.get(i) == "Horror" for i in slate_ids(page))
+    assert labelled == horror > 0  # every horror film on the slate serves the interest
+    assert page.problems == []
+
+
 def test_a_like_shows_it_is_pressed_and_can_be_undone(page: Page) -> None:
     initial = slate_ids(page)
     find_in_catalogue(page, "Blood Manor", BLOOD_MANOR)
