@@ -32,7 +32,7 @@ def test_mask_and_infinite_scores_never_qualify() -> None:
 def test_matches_a_full_sort_on_random_scores() -> None:
     rng = np.random.default_rng(0)
     scores = rng.normal(size=10_000)
-    for share in (0.7, 0.2, 0.01):  # the -inf path and the gathering one
+    for share in (1.0, 0.7, 0.2, 0.01):
         mask = rng.random(10_000) < share
         expected = [i for i in np.argsort(-scores, kind="stable") if mask[i]][:50]
         assert top_k(scores, 50, mask).tolist() == expected
@@ -45,13 +45,27 @@ def test_matches_a_full_sort_with_ties_infinities_and_a_mask() -> None:
         scores = rng.integers(-3, 4, n).astype(np.float64)  # many ties
         scores[rng.random(n) < 0.1] = -np.inf
         scores[rng.random(n) < 0.05] = np.nan
-        # Dense and sparse masks: under a quarter qualifying takes the gathering path.
         share = (0.8, 0.3, 0.05)[trial % 3]
         mask = rng.random(n) < share if trial % 2 else None
         k = int(rng.integers(1, n + 5))
         ok = np.isfinite(scores) & (True if mask is None else mask)
         order = sorted(np.flatnonzero(ok).tolist(), key=lambda i: (-scores[i], i))
         assert top_k(scores, k, mask).tolist() == order[:k]
+
+
+@pytest.mark.filterwarnings("error")  # torch warns when handed a read-only array
+def test_any_layout_and_dtype_of_scores() -> None:
+    """The engine ranks read-only item arrays, columns of a score matrix (strided), float32
+    model scores and integer popularity counts: each gives what a full sort gives."""
+    rng = np.random.default_rng(1)
+    matrix = rng.normal(size=(5_000, 3)).astype(np.float32)
+    matrix.setflags(write=False)
+    counts = rng.integers(0, 20, 5_000)  # many ties
+    halves = rng.normal(size=5_000).astype(np.float16)
+    for scores in (matrix[:, 1], np.ascontiguousarray(matrix[:, 2]), counts, halves):
+        expected = np.lexsort((np.arange(len(scores)), -scores.astype(np.float64)))[:40]
+        assert top_k(scores, 40).tolist() == expected.tolist()
+        assert top_k(scores, 40).dtype == np.int64
 
 
 def test_shape_errors() -> None:

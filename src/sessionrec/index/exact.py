@@ -2,7 +2,7 @@
 
 `ExactIndex` is the `ItemIndex` the engine searches item vectors through (catalogue search
 by text, look-alikes, the items that match a request alone). A full pass costs one
-matrix-vector product and one `argpartition`, a few milliseconds at 100,000 items, so an
+matrix-vector product and one top-k selection, about two milliseconds at 100,000 items, so an
 approximate index (FAISS, HNSW) is only worth its recall loss far beyond that; it would
 implement the same protocol (`index.base`). `top_k` and `top_k_columns` are the primitive
 underneath, and what the engine ranks the model's own scores with.
@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Self
 
 import numpy as np
+import torch
 
 from sessionrec.errors import ConfigError
 
@@ -36,39 +37,41 @@ def top_k(scores: np.ndarray, k: int, mask: np.ndarray | None = None) -> np.ndar
     qualifying = int(np.count_nonzero(ok))
     if qualifying == 0:
         return np.zeros(0, dtype=np.int64)
-    if qualifying * SPARSE_SHARE < len(values):
-        # Few qualify (a hard constraint): gather them. Partitioning an array that is
-        # mostly -inf degenerates (numpy's selection on that many ties: 2.8 ms at 100,000
-        # entries with 5 % finite, against 0.05 ms for the gathered rest).
-        rows = np.flatnonzero(ok)
-        return _best_of(values[rows], rows, k)
-    # Otherwise the others become -inf in a copy rather than being gathered out: fewer
-    # passes over a catalogue-sized array, and the best k of the rest are the same.
-    live = values if qualifying == len(values) else np.where(ok, values, -np.inf)
-    if k < qualifying:
-        # Everything tied with the k-th best is kept, so the tie-break below sees them all.
-        # The best k sit at the end of an ascending partition, which needs no negated copy.
-        part = np.argpartition(live, len(live) - k)[len(live) - k :]
-        threshold = live[part].min()
-        chosen = np.flatnonzero(live >= threshold)
-    else:
-        chosen = np.flatnonzero(ok)
-    order = np.lexsort((chosen, -live[chosen]))[:k]
-    return chosen[order].astype(np.int64)
+    if qualifying == len(values):
+        return _best_of(values, None, k)
+    # The qualifying entries are gathered rather than the others set to -inf: selection
+    # over an array full of equal values degenerates (numpy's argpartition took 17 ms at
+    # 100,000 entries with 62 % of them -inf, against 0.2 ms for the gathered rest).
+    rows = np.flatnonzero(ok)
+    return _best_of(values[rows], rows, k)
 
 
-SPARSE_SHARE = 4
-"""`top_k` gathers the qualifying entries when fewer than 1 in this many qualify."""
-
-
-def _best_of(values: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
-    """The rows of the `k` highest `values` (all finite), best first, ties to the lower row."""
+def _best_of(values: np.ndarray, rows: np.ndarray | None, k: int) -> np.ndarray:
+    """The rows of the `k` highest `values` (all finite), best first, ties to the lower row;
+    `rows` None: the values' own positions."""
     if k < len(values):
-        part = np.argpartition(values, len(values) - k)[len(values) - k :]
-        keep = values >= values[part].min()  # everything tied with the k-th best
-        values, rows = values[keep], rows[keep]
+        # Everything tied with the k-th best is kept, so the tie-break below sees them all.
+        keep = np.flatnonzero(values >= _kth_largest(values, k))
+        values = values[keep]
+        rows = keep if rows is None else rows[keep]
+    elif rows is None:
+        rows = np.arange(len(values))
     order = np.lexsort((rows, -values))[:k]
     return rows[order].astype(np.int64)
+
+
+def _kth_largest(values: np.ndarray, k: int) -> float:
+    """The k-th largest of finite `values` (1 <= k < len(values)).
+
+    torch's top-k selection is four times faster than numpy's partition at 100,000
+    entries (0.25 against 1.0 ms on one thread) and does not degenerate on ties.
+    """
+    if values.dtype not in (np.float32, np.float64):
+        values = values.astype(np.float64)
+    elif not (values.flags.writeable and values.flags.c_contiguous):
+        # torch shares the array's memory and warns on a read-only one; a copy is 0.05 ms.
+        values = values.copy()
+    return float(torch.topk(torch.from_numpy(values), k, sorted=False).values.min())
 
 
 def top_k_columns(scores: np.ndarray, k: int) -> list[np.ndarray]:
