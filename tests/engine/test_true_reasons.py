@@ -77,6 +77,39 @@ def test_an_item_far_from_every_interest_belongs_to_none(engine: Engine) -> None
     assert interest_memberships(snapshot, interests, rows)[2] is None  # a comedy
 
 
+def test_a_slate_item_is_tagged_with_the_interest_its_reason_names(engine: Engine) -> None:
+    """`interest_label` is what the web page's "for Animation" tag shows: in a session of
+    several interests, exactly the interest its "for your interest in …" reason names (the
+    mixture's own assignment, where the item has the label's category), with or without
+    explanations; not the share of the slate the item happens to fill."""
+    named = 0
+    for text in (None, "a comedy", "an animation film"):
+        slate = engine.recommend(Query(events=MIXED, text=text, k=12))
+        assert len(slate.interests) == 2
+        bare = engine.recommend(Query(events=MIXED, text=text, k=12, explain=False))
+        assert [i.item_id for i in bare.items] == [i.item_id for i in slate.items]
+        for item, same in zip(slate.items, bare.items, strict=True):
+            said = [r.text for r in item.reasons if r.kind == "interest"]
+            expected = said[0].removeprefix("for your interest in ") if said else None
+            assert item.interest_label == same.interest_label == expected, item
+            named += expected is not None
+    assert named >= 8
+
+
+def test_in_a_session_of_one_interest_its_category_is_the_tag(engine: Engine) -> None:
+    events = [SessionEvent(f"a{i}", EventType.LIKE) for i in range(1, 4)]
+    slate = engine.recommend(Query(events=events, k=12))
+    assert [i.label for i in slate.interests] == ["Animation"]
+    tags = []
+    for item in slate.items:
+        info = engine.item(item.item_id)
+        assert info is not None
+        expected = "Animation" if "Animation" in info.categories else None
+        assert item.interest_label == expected, item
+        tags.append(expected)
+    assert "Animation" in tags and None in tags
+
+
 def test_a_request_reason_names_only_facets_the_item_has(engine: Engine) -> None:
     slate = engine.recommend(Query(events=MIXED, text="an animation film, not a thriller", k=10))
     assert slate.understood is not None

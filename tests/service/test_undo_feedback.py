@@ -70,7 +70,7 @@ def test_slate_json_passes_the_explanation_through(sqlite_service: Service) -> N
 def test_openapi_documents_the_new_fields_and_the_undo_route(sqlite_service: Service) -> None:
     spec = sqlite_service.client.get("/openapi.json").json()
     fields = spec["components"]["schemas"]["SlateItemOut"]["properties"]
-    assert {"categories", "attributes", "explanation"} <= set(fields)
+    assert {"categories", "attributes", "explanation", "interest_label"} <= set(fields)
     route = spec["paths"]["/v1/sessions/{session_id}/feedback/{item_id}"]
     assert "204" in route["delete"]["responses"]
 

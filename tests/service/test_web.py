@@ -231,7 +231,7 @@ def feedback_button(page: Page, item_id: str, kind: str) -> Any:
 def test_an_interest_is_named_only_on_items_of_its_category(page: Page) -> None:
     """A "for Horror" tag on a comedy claims what does not hold: the tag says which interest an
     item serves, and only where the item has the category the interest is named by (as the
-    reasons' own rule, `explain._fits_label`)."""
+    reasons' own rule, decided by the service: `explain.interest_tags`)."""
     liked = find_in_catalogue(page, "Blood Manor", BLOOD_MANOR)
     version = slate_version(page)
     liked.locator('[data-testid="like-button"]').click()

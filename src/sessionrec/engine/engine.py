@@ -58,7 +58,7 @@ from sessionrec.engine.catalogue import (
     search,
 )
 from sessionrec.engine.constraints import Constraints, apply_constraints, has_constraints
-from sessionrec.engine.explain import REQUEST_SHARE, SlateContext, slate_reasons
+from sessionrec.engine.explain import REQUEST_SHARE, SlateContext, interest_tags, slate_reasons
 from sessionrec.engine.explore import exploration_picks, explore_slots
 from sessionrec.engine.feedback import (
     NEGATIVE_TYPES,
@@ -529,6 +529,8 @@ def _slate(
     """The picked rows as the caller sees them: ids, titles, rounded scores, reasons."""
     rows = np.asarray(picks.rows, dtype=np.int64)
     ids = snapshot.arrays.vocab.decode_list(picks.rows)
+    belongs = interest_memberships(snapshot, interests, rows)
+    tags = interest_tags(snapshot.table, rows, interests.reported, belongs)
     if query.explain:
         request_cosines, request_threshold = None, np.inf
         if ranking.request is not None and ranking.request_sample is not None:
@@ -547,7 +549,6 @@ def _slate(
         )
         known = item_stats or {}
         stats = [known.get(i) for i in ids]
-        belongs = interest_memberships(snapshot, interests, rows)
         reasons = slate_reasons(context, rows, belongs, picks.explored, stats)
     else:
         reasons = [()] * len(rows)
@@ -558,9 +559,10 @@ def _slate(
             title=snapshot.table.infos[row].title,
             reasons=why,
             interest=interest,
+            interest_label=tag,
         )
-        for item_id, row, score, why, interest in zip(
-            ids, picks.rows, picks.scores, reasons, picks.interests, strict=True
+        for item_id, row, score, why, interest, tag in zip(
+            ids, picks.rows, picks.scores, reasons, picks.interests, tags, strict=True
         )
     )
     understood = None if reading.understood is None else reading.understood.as_json()

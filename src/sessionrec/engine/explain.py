@@ -194,7 +194,7 @@ def slate_reasons(
         interest = interest_of[r]
         if interest is not None and len(context.interests) > 1:
             chosen = context.interests[interest]
-            if _fits_label(context.table, int(rows[r]), chosen.label):
+            if fits_label(context.table, int(rows[r]), chosen.label):
                 text = f"for your interest in {chosen.label}"
                 reasons.append(
                     Reason("interest", text, chosen.item_ids[:MAX_NAMED], round(chosen.weight, 4))
@@ -207,9 +207,29 @@ def slate_reasons(
     return out
 
 
-def _fits_label(table: ItemTable, row: int, label: str) -> bool:
+def interest_tags(
+    table: ItemTable,
+    rows: np.ndarray,
+    interests: Sequence[Interest],
+    belongs: Sequence[int | None],
+) -> list[str | None]:
+    """Per slate row, the interest label the item may be tagged with
+    (`SlateItem.interest_label`): the interest it belongs to by the session mixture's own
+    model (`belongs`; in a session of one interest, that one), where the item has the
+    category the label names. The interest reasons follow the same rule."""
+    tags: list[str | None] = []
+    for row, member in zip(rows.tolist(), belongs, strict=True):
+        if member is None and len(interests) == 1:
+            member = 0
+        label = None if member is None else interests[member].label
+        tags.append(label if label is not None and fits_label(table, row, label) else None)
+    return tags
+
+
+def fits_label(table: ItemTable, row: int, label: str) -> bool:
     """Whether the item itself has the category an interest is labelled by (a label that
-    names a title, "things like …", fits every member)."""
+    names a title, "things like …", fits every member): the rule for naming an interest
+    on an item, in a reason or in a slate item's `interest_label`."""
     categories = table.infos[row].categories
     return label.startswith("things like ") or label in categories
 

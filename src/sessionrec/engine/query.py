@@ -135,8 +135,16 @@ class SlateItem:
     title: str | None
     reasons: tuple[Reason, ...]
     interest: int | None = None
+    """The session interest (an index into `Slate.interests`) whose share of the slate
+    this item fills."""
     explanation: str | None = None
     """One sentence by the generative model (`engine.generative`); None without one."""
+    interest_label: str | None = None
+    """The label of the interest the item belongs to by the session mixture's own model,
+    where the item itself has the category it names (or the label names a title): what a
+    "for Horror" tag may say (`explain.interest_tags`). None otherwise. Not always the
+    interest of the share it fills: a share takes the best items for its query, whichever
+    interest they belong to."""
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,17 @@ class SlateItemOut(BaseModel):
     score: float
     title: str | None
     reasons: list[ReasonOut]
-    interest: int | None = None
+    interest: int | None = Field(
+        None,
+        description="The session interest (an index into `interests`) whose share of "
+        "the slate this item fills.",
+    )
+    interest_label: str | None = Field(
+        None,
+        description="The label of the interest the item belongs to by the session's mixture, "
+        "where the item itself has the category the label names: what a 'for Horror' tag may "
+        "say. Null otherwise; not always the label of `interest`.",
+    )
     categories: list[str] = Field(
         default_factory=list, description="The item's categories in the catalogue."
     )

@@ -88,6 +88,7 @@ def slate_item_json(item: SlateItem, engine: Engine | None) -> dict[str, Any]:
             {"kind": r.kind, "text": r.text, "item_ids": list(r.item_ids)} for r in item.reasons
         ],
         "interest": item.interest,
+        "interest_label": item.interest_label,
         "categories": [] if info is None else [str(c) for c in info.categories],
         "attributes": {str(k): str(v) for k, v in attributes.items() if _shown(v)},
         "explanation": item.explanation or None,

@@ -191,26 +191,17 @@ function reasonsParagraph(reasons) {
   return reasons.length ? box : null;
 }
 
-// An interest is named by a category all its members share; an item the mixture assigns to
-// it without that category ("for Horror" on a documentary) is not tagged with it, the rule
-// the service's own reasons follow (explain._fits_label).
-function fitsLabel(item, label) {
-  return label.startsWith("things like ") || (item.categories || []).includes(label);
-}
-
 function renderSlate(slate) {
   const list = $("slate");
   list.replaceChildren(...slate.items.map((item) => {
     state.titles.set(item.item_id, item.title);
-    // An item picked only because it matches the typed request serves no session interest.
-    const requestOnly = item.reasons.length > 0 && item.reasons.every((r) => r.kind === "request");
-    const member = requestOnly || item.interest === null || item.interest === undefined
-      ? null : slate.interests[item.interest];
-    const interest = member && fitsLabel(item, member.label) ? member : null;
+    // The service says which interest an item may be tagged with: the one it belongs to,
+    // only where the item has the category that interest is named by.
+    const interest = item.interest_label || null;
     return el("li", { class: "card", "data-testid": "slate-item", "data-item-id": item.item_id },
       el("div", { class: "card-head" },
         el("h3", { class: "title", text: item.title || item.item_id }),
-        interest ? el("span", { class: "slate-interest", text: `for ${interest.label}` }) : null),
+        interest ? el("span", { class: "slate-interest", text: `for ${interest}` }) : null),
       describeFacts(item.categories, item.attributes),
       reasonsParagraph(item.reasons),
       item.explanation ? el("p", { class: "explanation", "data-testid": "explanation", text: sentence(item.explanation) }) : null,
