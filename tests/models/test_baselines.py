@@ -9,7 +9,13 @@ import pytest
 from sessionrec.data.schema import Interactions, normalise_events
 from sessionrec.errors import ConfigError
 from sessionrec.models.base import SessionBatch
-from sessionrec.models.knn import SessionKNN, SKNNConfig, VectorSessionKNN, VSKNNConfig
+from sessionrec.models.knn import (
+    SessionKNN,
+    SharedItems,
+    SKNNConfig,
+    VectorSessionKNN,
+    VSKNNConfig,
+)
 from sessionrec.models.pop import Pop, PopConfig
 from sessionrec.models.rules import SequentialRules, SRConfig
 
@@ -100,6 +106,30 @@ def test_vsknn_uses_the_last_occurrence_of_a_repeated_item() -> None:
     scores = scores_by_id(VectorSessionKNN().fit(train), ["a", "b", "a"])
     assert scores["x"] == pytest.approx(1.0 / 2)
     assert scores["y"] == pytest.approx((2 / 3) ** 2 / 2 * (1 / 4))
+
+
+def test_shared_items_sum_and_extremes_agree_with_each_sessions_own_items() -> None:
+    # What the kNN models read from the postings of the session's items, checked against
+    # the sessions' item lists read one by one, over a random log with repeats.
+    rng = np.random.default_rng(0)
+    sessions = [[f"i{j}" for j in rng.integers(0, 30, rng.integers(1, 9))] for _ in range(80)]
+    model = SessionKNN().fit(log(sessions))
+    distinct = np.unique(model.vocab.lookup([f"i{j}" for j in (0, 3, 4, 17, 29)]))
+    distinct = distinct[distinct >= 0]
+    values = rng.normal(size=len(distinct))
+    shared = SharedItems.of(model.item_sessions, distinct)
+    total = shared.total(values)
+    lowest = shared.extreme(values, np.minimum, np.inf)
+    highest = shared.extreme(values, np.maximum, -np.inf)
+    count = shared.count()
+    matrix = model.session_items
+    for row in range(matrix.shape[0]):
+        items = matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]
+        held = values[np.isin(distinct, items)]
+        assert count[row] == len(held)
+        assert total[row] == pytest.approx(held.sum(), abs=1e-12)
+        assert lowest[row] == (held.min() if len(held) else np.inf)
+        assert highest[row] == (held.max() if len(held) else -np.inf)
 
 
 def test_vsknn_rejects_an_unknown_weighting() -> None:

@@ -7,8 +7,9 @@ item of a neighbour gains the neighbour's similarity. V-SKNN weights the current
 items by position (recent clicks count more) and discounts a neighbour's vote by how long
 ago the session saw the item it shares with that neighbour.
 
-Everything is computed on CSR arrays with numpy: one pass over the few hundred or thousand
-candidate sessions per prediction, and one sparse product per batch for the final scores.
+Everything is computed on CSR arrays with numpy. A prediction reads where the session's own
+items occur in training (`SharedItems`: every similarity and discount is a sum or extreme
+over those), then the items of its k neighbours for their votes.
 """
 
 from __future__ import annotations
@@ -97,6 +98,49 @@ def gather_rows(
     return indices[positions], lengths
 
 
+@dataclass(frozen=True)
+class SharedItems:
+    """Where the current session's distinct items occur in training: one entry per
+    (training session, distinct item) pair.
+
+    Every similarity and vote discount below is a sum or an extreme, per training
+    session, over the items it shares with the current one. Read from these postings it
+    costs what the session's items occur in; read from the candidates' own item lists it
+    cost their whole length (on ml-100k a thousand candidates of a hundred films each, for
+    a session of fifty).
+    """
+
+    distinct: np.ndarray
+    """The session's distinct items, sorted."""
+    sessions: np.ndarray
+    """Per entry, the training session; grouped by item, each group in session order."""
+    owner: np.ndarray
+    """Per entry, its item's index in `distinct`."""
+    n_sessions: int
+
+    @classmethod
+    def of(cls, item_sessions: sp.csr_matrix, distinct: np.ndarray) -> SharedItems:
+        sessions, lengths = gather_rows(item_sessions.indptr, item_sessions.indices, distinct)
+        owner = np.repeat(np.arange(len(distinct)), lengths)
+        return cls(distinct, sessions, owner, item_sessions.shape[1])
+
+    def count(self) -> np.ndarray:
+        """(n_sessions,) how many of the distinct items each training session holds."""
+        return np.bincount(self.sessions, minlength=self.n_sessions)
+
+    def total(self, per_item: np.ndarray) -> np.ndarray:
+        """(n_sessions,) per training session, the sum of `per_item` (one value per
+        distinct item) over the items it shares, in item order."""
+        return np.bincount(self.sessions, per_item[self.owner], minlength=self.n_sessions)
+
+    def extreme(self, per_item: np.ndarray, ufunc: np.ufunc, empty: float) -> np.ndarray:
+        """(n_sessions,) per training session, `ufunc` (np.minimum or np.maximum) of
+        `per_item` over the items it shares; `empty` where it shares none."""
+        out = np.full(self.n_sessions, empty, dtype=np.float64)
+        ufunc.at(out, self.sessions, per_item[self.owner].astype(np.float64))
+        return out
+
+
 class SessionKNN(Recommender):
     """SKNN: cosine similarity between the sets of items of two sessions."""
 
@@ -145,13 +189,13 @@ class SessionKNN(Recommender):
 
     # -- per-session steps --------------------------------------------------------------
 
-    def _candidates(self, distinct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _candidates(self, shared: SharedItems) -> tuple[np.ndarray, np.ndarray]:
         """Sessions sharing an item with the current one (most recent `sample_size`).
 
-        Returns the candidates and, per candidate, how many of `distinct` it contains.
+        Returns the candidates and, per candidate, how many of the session's distinct
+        items it contains.
         """
-        sessions, _ = gather_rows(self.item_sessions.indptr, self.item_sessions.indices, distinct)
-        overlap = np.bincount(sessions, minlength=self.session_items.shape[0])
+        overlap = shared.count()
         candidates = np.flatnonzero(overlap)
         sample = self.config.sample_size
         if sample and len(candidates) > sample:
@@ -162,48 +206,51 @@ class SessionKNN(Recommender):
     def _similarity(
         self,
         sequence: np.ndarray,
-        distinct: np.ndarray,
+        shared: SharedItems,
         candidates: np.ndarray,
         overlap: np.ndarray,
     ) -> np.ndarray:
-        return overlap / np.sqrt(len(distinct) * self.session_length[candidates])
+        return overlap / np.sqrt(len(shared.distinct) * self.session_length[candidates])
 
     def _neighbour_weights(
-        self, sequence: np.ndarray, neighbours: np.ndarray, similarity: np.ndarray
+        self,
+        sequence: np.ndarray,
+        shared: SharedItems,
+        neighbours: np.ndarray,
+        similarity: np.ndarray,
     ) -> np.ndarray:
         """What each neighbour's vote is worth; plain SKNN: its similarity."""
         return similarity
 
     def _neighbours(self, sequence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The k most similar candidate sessions and the weight of each one's vote."""
-        distinct = np.unique(sequence)
-        candidates, overlap = self._candidates(distinct)
-        similarity = self._similarity(sequence, distinct, candidates, overlap)
+        shared = SharedItems.of(self.item_sessions, np.unique(sequence))
+        candidates, overlap = self._candidates(shared)
+        similarity = self._similarity(sequence, shared, candidates, overlap)
         positive = similarity > 0
         candidates, similarity = candidates[positive], similarity[positive]
         # Most similar first; ties go to the more recent session.
         order = np.lexsort((self.recency_rank[candidates], -similarity))[: self.config.k]
         neighbours = candidates[order]
-        return neighbours, self._neighbour_weights(sequence, neighbours, similarity[order])
+        return neighbours, self._neighbour_weights(sequence, shared, neighbours, similarity[order])
 
     def score(self, sessions: SessionBatch) -> np.ndarray:
-        n_sessions = self.session_items.shape[0]
-        rows, cols, weights = [], [], []
+        scores = np.zeros((len(sessions), self.n_items))
         for i in range(len(sessions)):
             sequence = sessions.known(i)
-            if len(sequence) == 0:
-                continue
-            neighbours, weight = self._neighbours(sequence)
-            rows.append(np.full(len(neighbours), i))
-            cols.append(neighbours)
-            weights.append(weight)
-        if not rows:
-            return np.zeros((len(sessions), self.n_items))
-        votes = sp.csr_matrix(
-            (np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))),
-            shape=(len(sessions), n_sessions),
+            if len(sequence):
+                scores[i] = self._votes(*self._neighbours(sequence))
+        return scores
+
+    def _votes(self, neighbours: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """(n_items,) each neighbour's vote weight given to every item it holds, summed
+        per item over the neighbours in session order (the order a sparse product of the
+        votes with `session_items` adds them in, so the sums are the same to the bit)."""
+        order = np.argsort(neighbours, kind="stable")
+        items, lengths = gather_rows(
+            self.session_items.indptr, self.session_items.indices, neighbours[order]
         )
-        return np.asarray((votes @ self.session_items).todense())
+        return np.bincount(items, np.repeat(weight[order], lengths), minlength=self.n_items)
 
     # -- persistence ----------------------------------------------------------------------
 
@@ -242,44 +289,28 @@ class VectorSessionKNN(SessionKNN):
     def _similarity(
         self,
         sequence: np.ndarray,
-        distinct: np.ndarray,
+        shared: SharedItems,
         candidates: np.ndarray,
         overlap: np.ndarray,
     ) -> np.ndarray:
         # Dot product of the candidate's item set with the position-weighted session,
         # divided by the number of distinct items in the session.
+        distinct = shared.distinct
         weights = POSITION_WEIGHTINGS[self.config.weighting](
             self._last_positions(sequence, distinct).astype(np.float64), len(sequence)
         )
-        shared, lengths = gather_rows(
-            self.session_items.indptr, self.session_items.indices, candidates
-        )
-        weight_of = np.zeros(self.n_items)
-        weight_of[distinct] = weights
-        per_item = weight_of[shared]
-        member = np.zeros(self.n_items, dtype=bool)
-        member[distinct] = True
-        starts = np.cumsum(lengths) - lengths
-        sums = (
-            np.add.reduceat(np.where(member[shared], per_item, 0.0), starts)
-            if len(shared)
-            else np.zeros(0)
-        )
-        return sums / len(distinct)
+        return shared.total(weights)[candidates] / len(distinct)
 
     def _neighbour_weights(
-        self, sequence: np.ndarray, neighbours: np.ndarray, similarity: np.ndarray
+        self,
+        sequence: np.ndarray,
+        shared: SharedItems,
+        neighbours: np.ndarray,
+        similarity: np.ndarray,
     ) -> np.ndarray:
         if len(neighbours) == 0:
             return similarity
-        distinct = np.unique(sequence)
-        steps_back = np.full(self.n_items, np.iinfo(np.int64).max, dtype=np.int64)
-        steps_back[distinct] = len(sequence) + 1 - self._last_positions(sequence, distinct)
-        shared, lengths = gather_rows(
-            self.session_items.indptr, self.session_items.indices, neighbours
-        )
-        starts = np.cumsum(lengths) - lengths
-        nearest = np.minimum.reduceat(steps_back[shared], starts)
-        return similarity * SCORE_WEIGHTINGS[self.config.weighting_score](
-            nearest.astype(np.float64)
-        )
+        # The most recent item each neighbour shares, in clicks back from the last (1).
+        steps_back = len(sequence) + 1 - self._last_positions(sequence, shared.distinct)
+        nearest = shared.extreme(steps_back, np.minimum, np.inf)[neighbours]
+        return similarity * SCORE_WEIGHTINGS[self.config.weighting_score](nearest)

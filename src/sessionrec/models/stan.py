@@ -34,7 +34,13 @@ import numpy as np
 from sessionrec.data.schema import TIMESTAMP, Catalogue, Interactions
 from sessionrec.errors import ConfigError
 from sessionrec.models.base import SessionBatch, encode_sessions
-from sessionrec.models.knn import SessionKNN, SKNNConfig, gather_rows, segment_starts
+from sessionrec.models.knn import (
+    SessionKNN,
+    SharedItems,
+    SKNNConfig,
+    gather_rows,
+    segment_starts,
+)
 
 SECONDS_PER_DAY = 24 * 3600
 SIMILARITIES = ("cosine", "vec")
@@ -162,19 +168,15 @@ class STAN(SessionKNN):
     def _similarity(
         self,
         sequence: np.ndarray,
-        distinct: np.ndarray,
+        shared: SharedItems,
         candidates: np.ndarray,
         overlap: np.ndarray,
     ) -> np.ndarray:
         if len(candidates) == 0:
             return np.zeros(0)
+        distinct = shared.distinct
         weights = self._position_weights(sequence, distinct)
-        weight_of = np.zeros(self.n_items)
-        weight_of[distinct] = weights
-        shared, lengths = gather_rows(
-            self.session_items.indptr, self.session_items.indices, candidates
-        )
-        dot = np.add.reduceat(weight_of[shared], segment_starts(lengths))
+        dot = shared.total(weights)[candidates]
         if self._similarity_kind() == "vec":
             similarity = dot / len(distinct)
         else:
@@ -235,18 +237,18 @@ class VSTAN(STAN):
     config: VSTANConfig
 
     def _neighbour_weights(
-        self, sequence: np.ndarray, neighbours: np.ndarray, similarity: np.ndarray
+        self,
+        sequence: np.ndarray,
+        shared: SharedItems,
+        neighbours: np.ndarray,
+        similarity: np.ndarray,
     ) -> np.ndarray:
         if len(neighbours) == 0:
             return similarity
-        distinct = np.unique(sequence)
-        position_of = np.zeros(self.n_items, dtype=np.int64)
-        position_of[distinct] = last_positions(sequence, distinct)
-        shared, lengths = gather_rows(
-            self.session_items.indptr, self.session_items.indices, neighbours
-        )
-        latest = np.maximum.reduceat(position_of[shared], segment_starts(lengths))
-        steps = (latest - len(sequence)).astype(np.float64)
+        # The latest position of an item each neighbour shares with the session.
+        positions = last_positions(sequence, shared.distinct)
+        latest = shared.extreme(positions, np.maximum, 0.0)[neighbours]
+        steps = latest - len(sequence)
         return similarity * np.exp(steps / self.config.lambda_ipw)
 
     def _similarity_kind(self) -> str:
