@@ -98,6 +98,13 @@ def gather_rows(
     return indices[positions], lengths
 
 
+def last_positions(sequence: np.ndarray, distinct: np.ndarray) -> np.ndarray:
+    """1-based position of each of `distinct`'s items' last occurrence in `sequence`."""
+    last = np.zeros(int(distinct.max()) + 1, dtype=np.int64)
+    last[sequence] = np.arange(1, len(sequence) + 1)  # later writes win
+    return last[distinct]
+
+
 @dataclass(frozen=True)
 class SharedItems:
     """Where the current session's distinct items occur in training: one entry per
@@ -280,12 +287,6 @@ class VectorSessionKNN(SessionKNN):
     config_class = VSKNNConfig
     config: VSKNNConfig
 
-    def _last_positions(self, sequence: np.ndarray, distinct: np.ndarray) -> np.ndarray:
-        """1-based position of each distinct item's last occurrence in the sequence."""
-        last = np.empty(int(distinct.max()) + 1, dtype=np.int64)
-        last[sequence] = np.arange(1, len(sequence) + 1)  # later writes win
-        return last[distinct]
-
     def _similarity(
         self,
         sequence: np.ndarray,
@@ -297,7 +298,7 @@ class VectorSessionKNN(SessionKNN):
         # divided by the number of distinct items in the session.
         distinct = shared.distinct
         weights = POSITION_WEIGHTINGS[self.config.weighting](
-            self._last_positions(sequence, distinct).astype(np.float64), len(sequence)
+            last_positions(sequence, distinct).astype(np.float64), len(sequence)
         )
         return shared.total(weights)[candidates] / len(distinct)
 
@@ -311,6 +312,6 @@ class VectorSessionKNN(SessionKNN):
         if len(neighbours) == 0:
             return similarity
         # The most recent item each neighbour shares, in clicks back from the last (1).
-        steps_back = len(sequence) + 1 - self._last_positions(sequence, shared.distinct)
+        steps_back = len(sequence) + 1 - last_positions(sequence, shared.distinct)
         nearest = shared.extreme(steps_back, np.minimum, np.inf)[neighbours]
         return similarity * SCORE_WEIGHTINGS[self.config.weighting_score](nearest)

@@ -39,6 +39,7 @@ from sessionrec.models.knn import (
     SharedItems,
     SKNNConfig,
     gather_rows,
+    last_positions,
     segment_starts,
 )
 
@@ -100,13 +101,6 @@ class VSTANConfig(STANConfig):
             )
         if not self.lambda_ipw > 0 or not self.lambda_idf >= 0:
             raise ConfigError("VSTANConfig needs lambda_ipw > 0 and lambda_idf >= 0")
-
-
-def last_positions(sequence: np.ndarray, distinct: np.ndarray) -> np.ndarray:
-    """1-based position of each of `distinct`'s items' last occurrence in `sequence`."""
-    last = np.zeros(int(distinct.max()) + 1, dtype=np.int64)
-    last[sequence] = np.arange(1, len(sequence) + 1)  # later writes win
-    return last[distinct]
 
 
 class STAN(SessionKNN):
