@@ -29,7 +29,10 @@ each sampled user's first 10 rated films, as views (`--users`, seeded). Rows:
    (`exclude_seen=False`; target 0).
 6. latency on one thread, no LLM anywhere: `RequestInterpreter.interpret` on the first
    reading of every request text above (target p99 <= 10 ms, as `bench_interpret.py`);
-   `recommend` with a request at MovieLens' 1,682 items (no target); and over a synthetic
+   `recommend` with a request at MovieLens' 1,682 items (no target), once with the texts
+   above (read by then) and once with free-form texts it has never read (generated from
+   a few word lists, English and Chinese: most carry words no facet names, so the encoder
+   reads them while the person waits; no target); and over a synthetic
    100,000-item catalogue (a default-size transformer with random weights, as
    `bench_engine.py` builds, with the artifact's encoder reading the requests): target
    p99 <= 10 ms. Targets judge the wall clock; the thread's CPU time is printed beside
@@ -510,6 +513,44 @@ def timed(engine: Engine, queries: Sequence[Query], target: float | None) -> Cel
     return clock.cell(target)
 
 
+FREE_FORM = (
+    "something {a} for {s}",
+    "a {a} movie about {s}",
+    "{a} and {b} films",
+    "anything {a}, maybe about {s}",
+    "not too {a}, something about {s}",
+    "我想看{c}的电影",
+)
+FREE_ADJECTIVES = (
+    "cozy", "tense", "dark", "funny", "gentle", "violent", "romantic", "smart",
+    "weird", "quiet", "epic", "sad", "uplifting", "slow", "gritty", "charming",
+)  # fmt: skip
+FREE_SUBJECTS = (
+    "space exploration", "a rainy evening", "a date night", "my kids", "a long flight",
+    "old friends", "the ocean", "growing up", "a heist", "music",
+)  # fmt: skip
+FREE_CHINESE = ("轻松", "浪漫", "恐怖", "感人", "搞笑", "紧张", "温馨", "悬疑")
+
+
+def free_form_texts(n: int, rng: np.random.Generator) -> list[str]:
+    """`n` distinct requests as people type them, from `FREE_FORM`'s templates: their words
+    repeat across requests (as a service's do), the requests themselves never."""
+    texts: dict[str, None] = {}
+    limit = len(FREE_FORM) * len(FREE_ADJECTIVES) ** 2 * len(FREE_SUBJECTS)
+    while len(texts) < min(n, limit // 4):
+        a, b = rng.choice(len(FREE_ADJECTIVES), size=2, replace=False)
+        form = FREE_FORM[int(rng.integers(len(FREE_FORM)))]
+        chinese = FREE_CHINESE[int(rng.integers(len(FREE_CHINESE)))]
+        text = form.format(
+            a=FREE_ADJECTIVES[a],
+            b=FREE_ADJECTIVES[b],
+            s=FREE_SUBJECTS[int(rng.integers(len(FREE_SUBJECTS)))],
+            c=chinese + ("一点", "", "些")[int(rng.integers(3))],
+        )
+        texts[text] = None
+    return list(texts)
+
+
 def synthetic_engine(n_items: int, encoder: TextEncoder) -> Engine:
     """`bench_engine.synthetic_engine` with the text vectors sized for `encoder` and that
     encoder reading the requests; 20 genres and a year per item, for requests to read."""
@@ -577,6 +618,11 @@ ROWS = (
     Row("dislike_random", "5. like 2 + dislike 1 animated, random triples", ">= 0.5, shown 0"),
     Row("interpret_latency", "6. interpret(), first reading: p50 / p99", "p99 <= 10 ms"),
     Row("recommend_latency", "6. recommend + request, {n_items:,} items: p50 / p99", "(printed)"),
+    Row(
+        "new_text_latency",
+        "6. recommend + a text never read, {n_items:,} items: p50 / p99",
+        "(printed)",
+    ),
     Row("scale_latency", "6. recommend + request, {synthetic:,} items: p50 / p99", "p99 <= 10 ms"),
 )
 
@@ -648,6 +694,11 @@ def measure(
         for i in range(args.latency_requests)
     ]
     cells["recommend_latency"] = timed(engine, queries, None) if sessions and unique else NA
+    fresh = [
+        Query(events=views(sessions[i % len(sessions)]), text=text, k=K)
+        for i, text in enumerate(free_form_texts(args.latency_requests, rng))
+    ]
+    cells["new_text_latency"] = timed(engine, fresh, None) if sessions else NA
     if args.items > 0:
         progress(f"latency: synthetic engine over {args.items:,} items")
         big = synthetic_engine(args.items, encoder)

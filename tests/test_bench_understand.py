@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 
 from sessionrec.data.schema import ITEM_ID, SESSION_ID, TIMESTAMP, USER_ID
@@ -77,7 +78,15 @@ def test_prints_every_row_and_writes_json(
     assert rows["exclusion_en"]["one"]["n"] > 0
     assert rows["dislike_random"]["one"]["n"] == 3
     assert rows["scale_latency"]["two"]["value"] > 0
+    assert rows["new_text_latency"]["one"]["value"] > 0
     # No Horror, no years, no Toy Story there: those rows say so instead of a figure.
     assert rows["era_en"]["one"]["figure"] == "n/a"
     assert rows["dislike_named"]["one"]["figure"] == "n/a"
     assert rows["category_en"]["one"] == rows["category_en"]["two"]
+
+
+def test_free_form_texts_are_distinct_and_share_their_words() -> None:
+    texts = load_script().free_form_texts(200, np.random.default_rng(0))
+    assert len(texts) == len(set(texts)) == 200
+    words = [w for t in texts for w in t.split()]
+    assert len(set(words)) < len(words) / 4  # people repeat words, not requests

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -98,6 +100,27 @@ def test_a_span_the_interpreter_embedded_needs_no_second_call() -> None:
     np.testing.assert_array_equal(requests.encode_one("cartoon animation", size), spans[1])
     assert texts == [["cartoon  animation", "lighter"]]  # one call, sorted by length
     assert not lighter.flags.writeable
+
+
+def test_new_words_and_what_steers_take_one_encoder_call(transformer_folder: Path) -> None:
+    batches: list[list[str]] = []
+
+    class Counting(BagOfWordsEncoder):
+        def _encode_query_batch(self, batch: list[str]) -> np.ndarray:
+            batches.append(batch)
+            return super()._encode_query_batch(batch)
+
+    engine = Engine.from_artifact(transformer_folder, encoder=Counting())
+    engine.prepare()  # the catalogue's category names: a call of their own
+    batches.clear()
+    slate = engine.recommend(Query(events=views("a0"), text="something cozy for rainy evenings"))
+    assert slate.understood is not None and slate.understood["soft"] == "cozy for rainy evenings"
+    # the spans the interpreter tries and the remainder the slate steers by, together
+    assert len(batches) == 1 and "cozy for rainy evenings" in batches[0]
+    assert {"cozy", "rainy"} <= set(batches[0])
+    batches.clear()
+    engine.recommend(Query(events=views("a0"), text="cozy for rainy evenings, please"))
+    assert batches == []  # its spans and its remainder are all remembered
 
 
 def test_a_request_nothing_meets_gets_an_empty_slate_that_says_why(engine: Engine) -> None:

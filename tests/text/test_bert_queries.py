@@ -70,6 +70,27 @@ def test_float32_forward_gives_the_library_vectors_in_padded_batches(
     np.testing.assert_allclose(alone, expected, atol=2e-6)
 
 
+def test_texts_of_several_lengths_are_packed_into_one_row_without_padding(
+    encoder: SentenceTransformerEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forward = lean_query_forward(library(encoder), "float32")
+    assert forward is not None
+    shapes: list[tuple[int, ...]] = []
+    layers = bert_queries.BertQueryForward._layers_forward
+
+    def spy(self: bert_queries.BertQueryForward, x: torch.Tensor, blocked: Any) -> torch.Tensor:
+        shapes.append(tuple(x.shape[:2]))
+        return layers(self, x, blocked)
+
+    monkeypatch.setattr(bert_queries.BertQueryForward, "_layers_forward", spy)
+    texts = ["cozy", "rainy", "cozy for a rainy evening"]
+    packed = forward(texts)
+    assert shapes == [(1, 3 + 3 + 7)]  # [CLS] word [SEP] twice, then seven tokens
+    np.testing.assert_allclose(packed, reference(encoder, texts), atol=2e-6)
+    forward(["tense", "cozy"])  # one length: the plain batch
+    assert shapes[-1] == (2, 3)
+
+
 def test_bfloat16_forward_stays_within_its_stated_cosine(
     encoder: SentenceTransformerEncoder,
 ) -> None:
@@ -156,7 +177,7 @@ def test_a_forward_that_fails_on_the_probes_is_refused(
     def no_kernel(*args: object) -> torch.Tensor:
         raise RuntimeError("no bfloat16 kernel here")
 
-    monkeypatch.setattr(bert_queries.BertQueryForward, "_forward", no_kernel)
+    monkeypatch.setattr(bert_queries.BertQueryForward, "_layers_forward", no_kernel)
     with caplog.at_level(logging.WARNING, logger="sessionrec.text.bert_queries"):
         assert lean_query_forward(library(encoder), "bfloat16") is None
     assert "no bfloat16 kernel here" in caplog.text

@@ -146,7 +146,7 @@ class RequestInterpreter:
         matches = self._phrases.match(tokens)
         mark_scopes(tokens)
         if self._encoder is not None:
-            matches += self._encoder.match(tokens)
+            matches += self._encoder.match(tokens, also=_likely_steering(text, tokens))
         references += find_comparatives(tokens)
         request = self._assemble(text, tokens, ranges, matches, notes)
         return self._pointers(request, text, mentions, references)
@@ -386,3 +386,13 @@ class RequestInterpreter:
                     f"catalogue spans {show_number(low)}–{show_number(high)}"
                 )
         return bounds
+
+
+def _likely_steering(text: str, tokens: list[Token]) -> tuple[str, ...]:
+    """What the request will steer by unless the encoder claims some of its words: its
+    free words, as `_assemble` will read them if no span names a category. Encoded with
+    the spans, they spare the engine a second encoder call for "something cozy for a
+    rainy evening", whose spans name nothing. (The whole text, what steers when a span's
+    category is only a guess, is left out: that is rarer than the rows it would add.)"""
+    soft = soft_text(text, tokens)
+    return () if soft is None else (soft,)

@@ -8,7 +8,10 @@ improves Chinese matching and MiniLM cannot add noise.
 Latency: an encoder call is the only costly step of a reading, so spans are taken from
 free content tokens only (stop words, chit-chat, claimed words never reach it), at most
 `MAX_SPANS` per request, embedded in one call, and each span's vector is remembered
-(`CACHE_SIZE`, least recently used first out): people repeat their words.
+(`CACHE_SIZE`, least recently used first out): people repeat their words. Texts the caller
+expects to need next (what the request will likely steer by) ride along in that call
+(`match`'s `also`): a second call would cost as much again, one more text in the first
+about a tenth of it.
 """
 
 from __future__ import annotations
@@ -110,14 +113,18 @@ class SpanEncoder:
         hits = int(np.sum(np.argmax(sims, axis=1) == np.arange(len(_PROBES))))
         self.reads_chinese = bool(hits >= len(_PROBES) - 1 and float(diagonal.mean() - off) >= 0.1)
 
-    def match(self, tokens: list[Token]) -> list[Match]:
+    def match(self, tokens: list[Token], also: Sequence[str] = ()) -> list[Match]:
         """Leftover content spans against the category names, by encoder cosine; claims
-        the matched tokens as "facet", best cosine first."""
+        the matched tokens as "facet", best cosine first.
+
+        `also`: texts encoded in the same call where spans need one (their vectors go
+        to the encode function's own cache, e.g. the engine's request vectors, not to the
+        spans'); never a call of their own."""
         spans = self._spans_of(tokens)
         if not spans:
             return []
         texts = list(dict.fromkeys(text for text, _ in spans))
-        vectors = self._span_vectors(texts)
+        vectors = self._span_vectors(texts, also)
         cosines = vectors @ self._category_vectors.T  # (spans, categories)
         background = (vectors @ self._background.T).mean(axis=1)
         row = {text: i for i, text in enumerate(texts)}
@@ -178,15 +185,16 @@ class SpanEncoder:
                         return spans
         return spans
 
-    def _span_vectors(self, texts: list[str]) -> np.ndarray:
+    def _span_vectors(self, texts: list[str], also: Sequence[str] = ()) -> np.ndarray:
         with self._lock:  # encoders are not safe to share across threads
             missing = [t for t in texts if t not in self._spans]
             for text in texts:
                 if text in self._spans:
                     self._spans.move_to_end(text)
             if missing:
-                fresh = np.asarray(self._encode(missing), dtype=np.float32)
-                for text, vector in zip(missing, fresh, strict=True):
+                riders = [t for t in dict.fromkeys(also) if t and t not in missing]
+                fresh = np.asarray(self._encode([*missing, *riders]), dtype=np.float32)
+                for text, vector in zip(missing, fresh[: len(missing)], strict=True):
                     self._spans[text] = vector
                     if len(self._spans) > CACHE_SIZE:
                         self._spans.popitem(last=False)
