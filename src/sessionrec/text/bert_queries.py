@@ -144,7 +144,7 @@ class BertQueryForward:
 
         A padded batch multiplies every text at the longest one's length: two one-word
         spans beside a five-word remainder (what a request's reading embeds at once) cost
-        27 token rows instead of 15, and on one thread a token row costs about a tenth of
+        21 token rows instead of 13, and on one thread a token row costs a few percent of
         a call's fixed price. Packed, the block-diagonal mask keeps each text to its own
         tokens and positions restart at each text, so the vectors are the padded batch's
         (to float32 rounding).

@@ -11,7 +11,7 @@ free content tokens only (stop words, chit-chat, claimed words never reach it), 
 (`CACHE_SIZE`, least recently used first out): people repeat their words. Texts the caller
 expects to need next (what the request will likely steer by) ride along in that call
 (`match`'s `also`): a second call would cost as much again, one more text in the first
-about a tenth of it.
+a fraction of it.
 """
 
 from __future__ import annotations
