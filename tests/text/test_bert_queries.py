@@ -89,6 +89,10 @@ def test_texts_of_several_lengths_are_packed_into_one_row_without_padding(
     np.testing.assert_allclose(packed, reference(encoder, texts), atol=2e-6)
     forward(["tense", "cozy"])  # one length: the plain batch
     assert shapes[-1] == (2, 3)
+    one = forward(["cozy for a rainy evening"])  # 7 rows: an idle eighth, seeing only itself
+    assert shapes[-1] == (1, 8)
+    np.testing.assert_allclose(one, packed[2:], atol=2e-6)
+    assert [bert_queries.spare_rows(n) for n in (3, 4, 7, 8, 11, 13)] == [0, 0, 1, 0, 1, 0]
 
 
 def test_bfloat16_forward_stays_within_its_stated_cosine(
