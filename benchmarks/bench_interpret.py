@@ -242,7 +242,9 @@ def timed(interpreter: RequestInterpreter, texts: Sequence[str]) -> np.ndarray:
 
 class Remembering:
     """An encode function that keeps every vector it made, as the engine's request cache
-    does: a steering text embedded with the spans needs no call of its own."""
+    does: a steering text embedded with the spans needs no call of its own. (The engine's
+    `RequestEncoder` itself would read through the encoder's query path, and the "st" row
+    must keep the library's.)"""
 
     def __init__(self, encode: Callable[[Sequence[str]], np.ndarray]) -> None:
         self.encode = encode

@@ -172,7 +172,8 @@ class BertQueryForward:
         return self._finish(summed[:-1] / lengths[:, None].to(x.dtype))
 
     def _embed(self, ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        """(rows, length, width) normalised embeddings of token `ids` at `positions`' rows."""
+        """(rows, length, width) normalised embeddings of token `ids` plus `positions`, the
+        position embeddings of their places."""
         x = self._words[ids] + positions + self._token_type
         return functional.layer_norm(x, (x.shape[-1],), *self._embedding_norm, self._eps)
 
