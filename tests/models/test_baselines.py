@@ -114,10 +114,14 @@ def test_shared_items_sum_and_extremes_agree_with_each_sessions_own_items() -> N
     rng = np.random.default_rng(0)
     sessions = [[f"i{j}" for j in rng.integers(0, 30, rng.integers(1, 9))] for _ in range(80)]
     model = SessionKNN().fit(log(sessions))
-    distinct = np.unique(model.vocab.lookup([f"i{j}" for j in (0, 3, 4, 17, 29)]))
-    distinct = distinct[distinct >= 0]
+    sequence = model.vocab.lookup([f"i{j}" for j in (17, 0, 3, 4, 29, 3, 0)])
+    sequence = sequence[sequence >= 0]
+    distinct = np.unique(sequence)
     values = rng.normal(size=len(distinct))
-    shared = SharedItems.of(model.item_sessions, distinct)
+    shared = SharedItems.of(model.item_sessions, sequence)
+    np.testing.assert_array_equal(shared.distinct, distinct)
+    for item, last in zip(shared.distinct, shared.last, strict=True):
+        assert sequence[last - 1] == item and item not in sequence[last:]
     total = shared.total(values)
     lowest = shared.extreme(values, np.minimum, np.inf)
     highest = shared.extreme(values, np.maximum, -np.inf)

@@ -119,6 +119,9 @@ class SharedItems:
 
     distinct: np.ndarray
     """The session's distinct items, sorted."""
+    last: np.ndarray
+    """1-based position of each distinct item's last occurrence in the session, which
+    V-SKNN's, STAN's and VSTAN's position weights and vote discounts all read."""
     sessions: np.ndarray
     """Per entry, the training session; grouped by item, each group in session order."""
     owner: np.ndarray
@@ -126,10 +129,13 @@ class SharedItems:
     n_sessions: int
 
     @classmethod
-    def of(cls, item_sessions: sp.csr_matrix, distinct: np.ndarray) -> SharedItems:
+    def of(cls, item_sessions: sp.csr_matrix, sequence: np.ndarray) -> SharedItems:
+        """The postings of the items of `sequence` (the current session, known items)."""
+        distinct = np.unique(sequence)
         sessions, lengths = gather_rows(item_sessions.indptr, item_sessions.indices, distinct)
         owner = np.repeat(np.arange(len(distinct)), lengths)
-        return cls(distinct, sessions, owner, item_sessions.shape[1])
+        last = last_positions(sequence, distinct)
+        return cls(distinct, last, sessions, owner, item_sessions.shape[1])
 
     def count(self) -> np.ndarray:
         """(n_sessions,) how many of the distinct items each training session holds."""
@@ -231,7 +237,7 @@ class SessionKNN(Recommender):
 
     def _neighbours(self, sequence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The k most similar candidate sessions and the weight of each one's vote."""
-        shared = SharedItems.of(self.item_sessions, np.unique(sequence))
+        shared = SharedItems.of(self.item_sessions, sequence)
         candidates, overlap = self._candidates(shared)
         similarity = self._similarity(sequence, shared, candidates, overlap)
         positive = similarity > 0
@@ -298,7 +304,7 @@ class VectorSessionKNN(SessionKNN):
         # divided by the number of distinct items in the session.
         distinct = shared.distinct
         weights = POSITION_WEIGHTINGS[self.config.weighting](
-            last_positions(sequence, distinct).astype(np.float64), len(sequence)
+            shared.last.astype(np.float64), len(sequence)
         )
         return shared.total(weights)[candidates] / len(distinct)
 
@@ -312,6 +318,6 @@ class VectorSessionKNN(SessionKNN):
         if len(neighbours) == 0:
             return similarity
         # The most recent item each neighbour shares, in clicks back from the last (1).
-        steps_back = len(sequence) + 1 - last_positions(sequence, shared.distinct)
+        steps_back = len(sequence) + 1 - shared.last
         nearest = shared.extreme(steps_back, np.minimum, np.inf)[neighbours]
         return similarity * SCORE_WEIGHTINGS[self.config.weighting_score](nearest)

@@ -39,7 +39,6 @@ from sessionrec.models.knn import (
     SharedItems,
     SKNNConfig,
     gather_rows,
-    last_positions,
     segment_starts,
 )
 
@@ -154,9 +153,9 @@ class STAN(SessionKNN):
         """STAN compares sessions by cosine; VSTAN lets the config choose."""
         return "cosine"
 
-    def _position_weights(self, sequence: np.ndarray, distinct: np.ndarray) -> np.ndarray:
+    def _position_weights(self, sequence: np.ndarray, shared: SharedItems) -> np.ndarray:
         """λspw weight of each distinct item, at its last position in the session."""
-        steps = last_positions(sequence, distinct) - len(sequence)
+        steps = shared.last - len(sequence)
         return np.exp(steps / self.config.lambda_spw)
 
     def _similarity(
@@ -169,7 +168,7 @@ class STAN(SessionKNN):
         if len(candidates) == 0:
             return np.zeros(0)
         distinct = shared.distinct
-        weights = self._position_weights(sequence, distinct)
+        weights = self._position_weights(sequence, shared)
         dot = shared.total(weights)[candidates]
         if self._similarity_kind() == "vec":
             similarity = dot / len(distinct)
@@ -240,8 +239,7 @@ class VSTAN(STAN):
         if len(neighbours) == 0:
             return similarity
         # The latest position of an item each neighbour shares with the session.
-        positions = last_positions(sequence, shared.distinct)
-        latest = shared.extreme(positions, np.maximum, 0.0)[neighbours]
+        latest = shared.extreme(shared.last, np.maximum, 0.0)[neighbours]
         steps = latest - len(sequence)
         return similarity * np.exp(steps / self.config.lambda_ipw)
 
