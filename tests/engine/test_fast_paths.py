@@ -16,7 +16,7 @@ from sessionrec.engine.interests import (
     interleave,
     slot_order,
 )
-from sessionrec.engine.ranking import standardise
+from sessionrec.engine.ranking import sorted_union, standardise
 
 
 def test_vocabulary_list_paths_match_the_array_paths() -> None:
@@ -80,3 +80,14 @@ def test_standardise_ignores_items_added_after_training() -> None:
     assert scale.mean.tolist() == [2.0, 3.0] and scale.spread.tolist() == [1.0, 1.0]
     constant = standardise(np.full((4, 1), 5.0, dtype=np.float32), np.arange(4))
     assert constant.spread.tolist() == [1.0]  # no spread: scores keep their units
+
+
+def test_the_pool_s_union_is_numpy_s_unique() -> None:
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        n = int(rng.integers(1, 5000))
+        parts = [rng.integers(0, n, int(rng.integers(0, 300))) for _ in range(4)]
+        expected = np.unique(np.concatenate(parts))
+        got = sorted_union(parts, n)
+        assert got.tolist() == expected.tolist()
+        assert got.dtype == np.int64

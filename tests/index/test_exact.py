@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sessionrec.errors import ConfigError
-from sessionrec.index import ExactIndex, ItemIndex, top_k, top_k_columns
+from sessionrec.index import ExactIndex, ItemIndex, exact, top_k, top_k_columns
 
 
 def test_best_first_with_ties_by_lower_index() -> None:
@@ -51,6 +51,46 @@ def test_matches_a_full_sort_with_ties_infinities_and_a_mask() -> None:
         ok = np.isfinite(scores) & (True if mask is None else mask)
         order = sorted(np.flatnonzero(ok).tolist(), key=lambda i: (-scores[i], i))
         assert top_k(scores, k, mask).tolist() == order[:k]
+
+
+def _full_sort(scores: np.ndarray, k: int, mask: np.ndarray | None) -> list[int]:
+    ok = np.isfinite(scores) & (True if mask is None else mask)
+    rows = np.flatnonzero(ok)
+    return rows[np.lexsort((rows, -scores[rows].astype(np.float64)))][:k].tolist()
+
+
+@pytest.mark.filterwarnings("error")  # torch warns when handed a read-only array
+def test_large_arrays_read_through_a_sample_give_what_a_full_sort_gives() -> None:
+    """From `SAMPLED_FROM` scores on, top-k first keeps what passes a threshold read from
+    a sample; ties, -inf, a mask, a sorted array, strided and read-only scores and a mask
+    that hides every sampled entry (the full selection then runs) change nothing."""
+    rng = np.random.default_rng(5)
+    n = 2 * exact.SAMPLED_FROM + 17
+    normal = rng.normal(size=n)
+    tied = rng.integers(0, 50, n).astype(np.float64)
+    tied[rng.random(n) < 0.4] = -np.inf
+    rising = np.sort(normal)
+    matrix = rng.normal(size=(n, 3)).astype(np.float32)
+    matrix.setflags(write=False)
+    step = n // exact.SAMPLE_SIZE
+    unsampled = np.arange(n) % step != 0
+    spiky = np.zeros(n)
+    spiky[::step] = 1.0  # the sample sees only the best: too few pass for k = 3,000
+    for scores in (normal, tied, rising, rising[::-1].copy(), matrix[:, 1], spiky):
+        for mask in (None, rng.random(n) < 0.9, rng.random(n) < 0.05, unsampled):
+            for k in (1, 10, 1001, 3000, n // 3):
+                assert top_k(scores, k, mask).tolist() == _full_sort(scores, k, mask)
+
+
+def test_the_sample_threshold_keeps_a_few_times_k() -> None:
+    rng = np.random.default_rng(6)
+    scores = rng.normal(size=100_000)
+    likely = exact._likely_best(scores, np.ones(len(scores), dtype=bool), 1001)
+    assert likely is not None
+    assert 1001 <= len(likely) <= 6 * 1001
+    hidden = np.arange(len(scores)) % (len(scores) // exact.SAMPLE_SIZE) != 0
+    assert exact._likely_best(scores, hidden, 1001) is None  # no sampled entry qualifies
+    assert exact._likely_best(scores[:1000], np.ones(1000, dtype=bool), 10) is None
 
 
 @pytest.mark.filterwarnings("error")  # torch warns when handed a read-only array

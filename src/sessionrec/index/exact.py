@@ -34,6 +34,9 @@ def top_k(scores: np.ndarray, k: int, mask: np.ndarray | None = None) -> np.ndar
         if mask.shape != values.shape:
             raise ConfigError(f"mask shape {mask.shape} does not match scores {values.shape}")
         ok &= mask
+    likely = _likely_best(values, ok, k)
+    if likely is not None:
+        return _best_of(values[likely], likely, k)
     qualifying = int(np.count_nonzero(ok))
     if qualifying == 0:
         return np.zeros(0, dtype=np.int64)
@@ -44,6 +47,40 @@ def top_k(scores: np.ndarray, k: int, mask: np.ndarray | None = None) -> np.ndar
     # 100,000 entries with 62 % of them -inf, against 0.2 ms for the gathered rest).
     rows = np.flatnonzero(ok)
     return _best_of(values[rows], rows, k)
+
+
+SAMPLED_FROM = 20_000
+"""Scores from which on `top_k` first looks for a threshold in a sample (`_likely_best`)."""
+
+SAMPLE_SIZE = 2048
+SAMPLE_MARGIN = 3
+"""The sample's threshold aims at this many times k survivors: the chance that fewer than
+k of them pass (and the full selection runs after all) is then negligible."""
+
+
+def _likely_best(values: np.ndarray, ok: np.ndarray, k: int) -> np.ndarray | None:
+    """Ascending positions of the qualifying (`ok`) entries at or above a threshold read
+    from an evenly spaced sample, when at least `k` pass it: then every entry of the best
+    `k`, and everything tied with the k-th, is among them. None when the array is small,
+    k a large share of it, or too few pass.
+
+    A comparison and a gather over the whole array cost a fraction of a full top-k
+    selection (about 0.1 against 0.4 ms at 100,000 entries, one thread), and the exact
+    selection then runs over a few thousand survivors. The result is the same either way.
+    """
+    n = len(values)
+    if n < SAMPLED_FROM:
+        return None
+    step = max(n // SAMPLE_SIZE, 1)
+    rank = -(-SAMPLE_MARGIN * k // step) + 1  # sample entries above the threshold
+    sample = values[::step][ok[::step]]
+    if rank >= len(sample):
+        return None
+    threshold = np.partition(sample, len(sample) - rank)[len(sample) - rank]
+    passing = values >= threshold
+    passing &= ok
+    rows = np.flatnonzero(passing)
+    return rows if len(rows) >= k else None
 
 
 def _best_of(values: np.ndarray, rows: np.ndarray | None, k: int) -> np.ndarray:
@@ -64,8 +101,12 @@ def _kth_largest(values: np.ndarray, k: int) -> float:
     """The k-th largest of finite `values` (1 <= k < len(values)).
 
     torch's top-k selection is four times faster than numpy's partition at 100,000
-    entries (0.25 against 1.0 ms on one thread) and does not degenerate on ties.
+    entries (0.25 against 1.0 ms on one thread) and does not degenerate on ties; over a
+    few thousand (what `_likely_best` leaves) numpy's is faster, torch's call costing more
+    than the work.
     """
+    if len(values) < SAMPLED_FROM:
+        return float(np.partition(values, len(values) - k)[len(values) - k])
     if values.dtype not in (np.float32, np.float64):
         values = values.astype(np.float64)
     elif not (values.flags.writeable and values.flags.c_contiguous):
